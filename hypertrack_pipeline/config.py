@@ -1,0 +1,205 @@
+"""Every setting in one place, read from the environment and ``.env`` (HYPERTRACK_* variables).
+
+A missing or malformed setting raises :class:`ConfigError` whose message is one clear line; the
+CLI prints it and exits non-zero. RPC URLs can hold API keys: print them only through
+:func:`mask_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from dotenv import dotenv_values
+
+from hypertrack_pipeline.errors import UserError
+from hypertrack_pipeline.landing.schemas import STREAM_GROUPS
+
+MAINNET_WS_URL = "wss://api.hyperliquid.xyz/ws"
+MAINNET_INFO_URL = "https://api.hyperliquid.xyz/info"
+PUBLIC_EVM_RPC_URL = "https://rpc.hyperliquid.xyz/evm"
+
+
+class ConfigError(UserError):
+    """A setting is missing or malformed; the message is meant for the user, on one line."""
+
+
+def mask_url(url: str | None) -> str:
+    """Hide credentials and key-like path segments of a URL (Alchemy puts the key in the path)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    if parts.username or parts.password:
+        netloc = "***@" + netloc
+    path = "/".join(
+        "***" if len(seg) >= 16 and re.fullmatch(r"[A-Za-z0-9_\-]+", seg) else seg
+        for seg in parts.path.split("/")
+    )
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+def _env() -> dict[str, str]:
+    """Environment over ``.env`` (the environment wins, as usual)."""
+    merged: dict[str, str] = {}
+    env_file = Path(os.environ.get("HYPERTRACK_ENV_FILE", ".env"))
+    if env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def _bool(name: str, raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _float(name: str, raw: str, minimum: float | None = None) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be ≥ {minimum}, got {raw!r}")
+    return value
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(f"{name} must be a {'/'.join(schemes)} URL, got {mask_url(raw)!r}")
+    return raw.strip()
+
+
+def parse_streams(raw: str, name: str = "--streams") -> tuple[str, ...]:
+    """``trades,bbo,l2book,candles,evm`` → landed stream names, in a stable order."""
+    wanted = [s.strip().lower() for s in raw.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STREAM_GROUPS]
+    if unknown or not wanted:
+        raise ConfigError(
+            f"{name}: unknown stream(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {','.join(STREAM_GROUPS)}"
+        )
+    out: list[str] = []
+    for group in STREAM_GROUPS:
+        if group in wanted:
+            out.extend(STREAM_GROUPS[group])
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse_path: Path
+    ws_url: str = MAINNET_WS_URL
+    info_url: str = MAINNET_INFO_URL
+    rpc_http: str | None = None
+    rpc_ws: str | None = None
+    streams: tuple[str, ...] = field(default_factory=lambda: parse_streams(",".join(STREAM_GROUPS)))
+    flush_seconds: float = 10.0
+    close_grace_seconds: float = 120.0
+    partitions_start: str = "2025-01-01-00:00"
+    feature_window_hours: float = 0.0  # 0 = all recorded data
+    training_batch_size: str = "auto"
+    device: str = "auto"  # auto | cpu | cuda
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def snapshot_path(self) -> Path:
+        """Read-only copy of the warehouse published after each run (for `hypertrack sql`)."""
+        return self.warehouse_path.with_name(self.warehouse_path.stem + ".snapshot.duckdb")
+
+    @property
+    def evm_rpc_http(self) -> str:
+        return self.rpc_http or PUBLIC_EVM_RPC_URL
+
+    def describe(self) -> dict[str, str]:
+        """Settings safe to print or store as metadata (URLs masked)."""
+        return {
+            "data_dir": str(self.data_dir),
+            "warehouse_path": str(self.warehouse_path),
+            "ws_url": mask_url(self.ws_url),
+            "info_url": mask_url(self.info_url),
+            "rpc_http": mask_url(self.evm_rpc_http),
+            "rpc_ws": mask_url(self.rpc_ws),
+            "streams": ",".join(self.streams),
+        }
+
+
+def load_settings(data_dir: str | Path | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from environment + ``.env``; keyword overrides win (CLI flags)."""
+    env = _env()
+    base = Path(data_dir or env.get("HYPERTRACK_DATA_DIR") or "data").expanduser()
+    if base.exists() and not base.is_dir():
+        raise ConfigError(f"data directory {base} exists and is not a folder")
+    warehouse = Path(env.get("HYPERTRACK_DUCKDB_PATH") or base / "warehouse.duckdb").expanduser()
+    kwargs: dict[str, object] = {"data_dir": base, "warehouse_path": warehouse}
+    if "HYPERTRACK_WS_URL" in env:
+        kwargs["ws_url"] = _url("HYPERTRACK_WS_URL", env["HYPERTRACK_WS_URL"], ("ws", "wss"))
+    if "HYPERTRACK_INFO_URL" in env:
+        kwargs["info_url"] = _url("HYPERTRACK_INFO_URL", env["HYPERTRACK_INFO_URL"], ("http", "https"))
+    if env.get("MAINNET_RPC_HTTP"):
+        kwargs["rpc_http"] = _url("MAINNET_RPC_HTTP", env["MAINNET_RPC_HTTP"], ("http", "https"))
+    if env.get("MAINNET_RPC_WS"):
+        kwargs["rpc_ws"] = _url("MAINNET_RPC_WS", env["MAINNET_RPC_WS"], ("ws", "wss"))
+    if env.get("HYPERTRACK_STREAMS"):
+        kwargs["streams"] = parse_streams(env["HYPERTRACK_STREAMS"], "HYPERTRACK_STREAMS")
+    else:
+        # The prototype's RECORD_* flags still work: RECORD_BBO=false drops that stream.
+        flags = {g: _bool(f"RECORD_{g.upper()}", env[f"RECORD_{g.upper()}"])
+                 for g in STREAM_GROUPS if f"RECORD_{g.upper()}" in env}
+        if flags:
+            kwargs["streams"] = parse_streams(
+                ",".join(g for g in STREAM_GROUPS if flags.get(g, True)) or "trades", "RECORD_*"
+            )
+    if "HYPERTRACK_FLUSH_SECONDS" in env:
+        kwargs["flush_seconds"] = _float("HYPERTRACK_FLUSH_SECONDS", env["HYPERTRACK_FLUSH_SECONDS"], 0.1)
+    if "HYPERTRACK_CLOSE_GRACE_SECONDS" in env:
+        kwargs["close_grace_seconds"] = _float(
+            "HYPERTRACK_CLOSE_GRACE_SECONDS", env["HYPERTRACK_CLOSE_GRACE_SECONDS"], 0
+        )
+    if "HYPERTRACK_PARTITIONS_START" in env:
+        raw = env["HYPERTRACK_PARTITIONS_START"]
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{2}:00", raw):
+            raise ConfigError(f"HYPERTRACK_PARTITIONS_START must look like 2025-01-01-00:00, got {raw!r}")
+        kwargs["partitions_start"] = raw
+    if "HYPERTRACK_FEATURE_WINDOW_HOURS" in env:
+        kwargs["feature_window_hours"] = _float(
+            "HYPERTRACK_FEATURE_WINDOW_HOURS", env["HYPERTRACK_FEATURE_WINDOW_HOURS"], 0
+        )
+    if "HYPERTRACK_BATCH_SIZE" in env:
+        raw = env["HYPERTRACK_BATCH_SIZE"].strip()
+        if raw != "auto" and not (raw.isdigit() and int(raw) > 0):
+            raise ConfigError(f"HYPERTRACK_BATCH_SIZE must be 'auto' or a positive integer, got {raw!r}")
+        kwargs["training_batch_size"] = raw
+    if "HYPERTRACK_DEVICE" in env:
+        raw = env["HYPERTRACK_DEVICE"].strip().lower()
+        if raw not in {"auto", "cpu", "cuda"}:
+            raise ConfigError(f"HYPERTRACK_DEVICE must be auto, cpu or cuda, got {raw!r}")
+        kwargs["device"] = raw
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,51 @@
+"""The 36 wallet features of SPEC §7, in model-input order (shared by SQL, model and rules)."""
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "tx_count",
+    "erc20_count",
+    "unique_tokens",
+    "unique_addresses",
+    "age_days",
+    "tx_per_day",
+    "burstiness",
+    "hour_entropy",
+    "total_value",
+    "avg_value",
+    "max_value",
+    "value_std",
+    "erc20_volume",
+    "long_ratio",
+    "flip_rate",
+    "size_entropy",
+    "contract_interaction_count",
+    "avg_market_impact",
+    "max_market_impact",
+    "avg_slippage",
+    "slippage_std",
+    "momentum_score",
+    "mean_reversion_score",
+    "volatility_trading_score",
+    "market_maker_score",
+    "order_book_participation",
+    "avg_candle_volatility",
+    "max_candle_volatility",
+    "volatility_std",
+    "avg_candle_momentum",
+    "momentum_std",
+    "positive_momentum_ratio",
+    "avg_trend_strength",
+    "avg_candle_volume",
+    "max_candle_volume",
+    "volume_std",
+)
+
+SCORE_NAMES: tuple[str, ...] = (
+    "trading_style",
+    "risk_score",
+    "profitability_score",
+    "bot_probability",
+    "influence_score",
+    "sophistication_score",
+)
+
+assert len(FEATURE_NAMES) == 36

@@ -1,0 +1,163 @@
+"""The Parquet landing zone: layout, atomic part writes and the hour-closed markers.
+
+Layout (SPEC §3)::
+
+    <raw>/<stream>/date=YYYY-MM-DD/hour=HH/part-<seq>.parquet
+    <raw>/<stream>/date=YYYY-MM-DD/hour=HH/_SUCCESS      (JSON: rows, parts, closed_at)
+
+Parts are written to a dot-prefixed temporary name in the same folder and renamed when complete,
+so a reader never sees half a file (readers glob ``part-*.parquet``). An hour is *closed* for a
+stream once its ``_SUCCESS`` marker exists; the Dagster sensor loads an hour once every stream
+present for that hour is closed. Nothing here ever deletes a part.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hypertrack_pipeline.landing.schemas import STREAM_SCHEMAS
+
+SUCCESS = "_SUCCESS"
+HOUR_FORMAT = "%Y-%m-%d-%H:00"  # Dagster's hourly partition key format
+_HOUR_DIR = re.compile(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})$")
+_PART = re.compile(r"part-(\d+)\.parquet$")
+
+
+@dataclass(frozen=True, order=True)
+class Hour:
+    """A UTC hour: the unit of landing, closing and loading."""
+
+    start: datetime  # tz-aware UTC, minute = second = 0
+
+    @classmethod
+    def of_ms(cls, ms: int) -> Hour:
+        t = datetime.fromtimestamp(ms / 1000, tz=UTC)
+        return cls(t.replace(minute=0, second=0, microsecond=0))
+
+    @classmethod
+    def from_key(cls, key: str) -> Hour:
+        """Parse a Dagster hourly partition key (``2026-01-01-13:00``)."""
+        return cls(datetime.strptime(key, HOUR_FORMAT).replace(tzinfo=UTC))
+
+    @property
+    def key(self) -> str:
+        return self.start.strftime(HOUR_FORMAT)
+
+    @property
+    def start_ms(self) -> int:
+        return int(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + 3_600_000
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=1)
+
+    def rel_dir(self) -> str:
+        return f"date={self.start:%Y-%m-%d}/hour={self.start:%H}"
+
+    def next(self) -> Hour:
+        return Hour(self.end)
+
+
+def hour_dir(raw_dir: Path, stream: str, hour: Hour) -> Path:
+    return Path(raw_dir) / stream / hour.rel_dir()
+
+
+def part_glob(raw_dir: Path, stream: str, hour: Hour) -> str:
+    """Glob of the completed parts of one stream-hour (what DuckDB reads)."""
+    return str(hour_dir(raw_dir, stream, hour) / "part-*.parquet")
+
+
+def next_part_seq(directory: Path) -> int:
+    """Next free part number in a folder: restarting appends, never overwrites."""
+    best = -1
+    if directory.is_dir():
+        for name in os.listdir(directory):
+            m = _PART.search(name)
+            if m:
+                best = max(best, int(m.group(1)))
+    return best + 1
+
+
+def write_part(raw_dir: Path, stream: str, hour: Hour, table: pa.Table, seq: int | None = None) -> Path:
+    """Write one part atomically (temp name, fsync, rename) and return its final path.
+
+    The table is cast to the stream's declared schema, so a writer can never land a column of the
+    wrong type.
+    """
+    schema = STREAM_SCHEMAS[stream]
+    table = table.select(schema.names).cast(schema)
+    directory = hour_dir(raw_dir, stream, hour)
+    directory.mkdir(parents=True, exist_ok=True)
+    if seq is None:
+        seq = next_part_seq(directory)
+    final = directory / f"part-{seq:06d}.parquet"
+    while final.exists():  # never overwrite a landed part
+        seq += 1
+        final = directory / f"part-{seq:06d}.parquet"
+    tmp = directory / f".part-{seq:06d}.parquet.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    return final
+
+
+def mark_closed(raw_dir: Path, stream: str, hour: Hour, rows: int | None = None) -> Path:
+    """Write the hour's ``_SUCCESS`` marker (atomically) with row and part counts."""
+    directory = hour_dir(raw_dir, stream, hour)
+    directory.mkdir(parents=True, exist_ok=True)
+    parts = sorted(p.name for p in directory.glob("part-*.parquet"))
+    if rows is None:
+        rows = sum(pq.ParquetFile(directory / p).metadata.num_rows for p in parts)
+    body = {
+        "stream": stream,
+        "hour": hour.key,
+        "rows": rows,
+        "parts": parts,
+        "closed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    marker = directory / SUCCESS
+    tmp = directory / f".{SUCCESS}.tmp"
+    tmp.write_text(json.dumps(body, indent=1))
+    os.replace(tmp, marker)
+    return marker
+
+
+def is_closed(raw_dir: Path, stream: str, hour: Hour) -> bool:
+    return (hour_dir(raw_dir, stream, hour) / SUCCESS).exists()
+
+
+def iter_stream_hours(raw_dir: Path, stream: str) -> Iterator[tuple[Hour, bool]]:
+    """Every hour folder of a stream with whether it is closed."""
+    base = Path(raw_dir) / stream
+    if not base.is_dir():
+        return
+    for date_dir in sorted(base.glob("date=*")):
+        for hdir in sorted(date_dir.glob("hour=*")):
+            m = _HOUR_DIR.search(hdir.as_posix())
+            if not m:
+                continue
+            start = datetime.strptime(f"{m.group(1)} {m.group(2)}", "%Y-%m-%d %H").replace(tzinfo=UTC)
+            yield Hour(start), (hdir / SUCCESS).exists()
+
+
+def closed_hours(raw_dir: Path) -> list[Hour]:
+    """Hours ready to load: every stream that has a folder for the hour has closed it."""
+    seen: dict[Hour, bool] = {}
+    for stream in STREAM_SCHEMAS:
+        for hour, closed in iter_stream_hours(raw_dir, stream):
+            seen[hour] = seen.get(hour, True) and closed
+    return sorted(h for h, ok in seen.items() if ok)
