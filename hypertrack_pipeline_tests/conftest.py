@@ -16,3 +16,14 @@ def hl_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("../shared/fixtures/hyperliquid is not present")
     return SHARED_FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch, tmp_path_factory):
+    """Tests never read the developer's .env or HYPERTRACK_*/RECORD_* variables."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("HYPERTRACK_", "RECORD_", "MAINNET_RPC_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HYPERTRACK_ENV_FILE", str(tmp_path_factory.getbasetemp() / "no.env"))
