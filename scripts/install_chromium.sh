@@ -4,17 +4,23 @@
 # playwright's own browser bundles.
 set -eu
 
-CHROMIUM=/usr/bin/chromium
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"  # overridable so the script itself can be tested
 
 if [ -x "$CHROMIUM" ]; then
     echo "chromium already installed: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
     exit 0
 fi
 
+SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install_chromium: $CHROMIUM is missing and installing it needs root." >&2
-    echo "  run: sudo apt-get update && sudo apt-get install -y chromium   (or: sudo $0)" >&2
-    exit 1
+    # CI runners usually have password-less sudo; anyone else gets one clear instruction
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO="sudo -n"
+    else
+        echo "install_chromium: $CHROMIUM is missing and installing it needs root." >&2
+        echo "  run: sudo apt-get update && sudo apt-get install -y chromium   (or: sudo sh $0)" >&2
+        exit 1
+    fi
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -22,9 +28,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends chromium
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 if [ ! -x "$CHROMIUM" ]; then
     echo "install_chromium: apt-get finished but $CHROMIUM is still missing (is the package named chromium-browser here?)." >&2

@@ -1,0 +1,443 @@
+"""Read the stage-3 DuckDB tables into the compact, columnar payload the dashboard embeds as JSON.
+
+Why columnar: 100 000 wallets as one list per field (addresses, scores, PnL, dictionary-encoded
+categories and cohorts) costs ~120 bytes a wallet; a list of objects repeats every key per wallet.
+Heavy per-wallet detail (style vector, the 36 features, positions and a PnL curve downsampled to at
+most ``max_curve_points`` points) is embedded only for the ``detail_limit`` wallets with the largest
+notional, so the file stays ~15 MB at 100 000 wallets. Missing tables (older stages) just leave their
+fields out; the page shows the section as empty.
+
+Payload layout (format 1)::
+
+    n, generated, detail_limit, max_curve_points, features (names), sections {name: bool},
+    model {version, versions [[version, wallets]], info {...}},
+    dicts {cat, size, pnl, kir}: the string dictionaries the index columns point into,
+    cols {addr, risk, prof, bot, soph, infl, tpnl, rpnl, upnl, notional, ppn, win, mdd,
+          cat [[dict index…]], conf [[confidence…]], prim, size, pnlc, kir (index or -1), wash (0/1)},
+    detail {row [wallet index], style [[6]], feat [[36]],
+            pos {off, coin, size, avg, rpnl, upnl}, curve {off, t0, t, v}}
+            (detail row d owns pos/curve items off[d]:off[d + 1]; curve hours are t0 + t since the epoch)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
+
+PAYLOAD_FORMAT = 1
+DEFAULT_DETAIL_LIMIT = 5000
+DEFAULT_MAX_CURVE_POINTS = 48
+MAX_POSITIONS_PER_WALLET = 20
+
+# payload column -> wallet_scores column (rounded to 3 decimals: plenty for gauges and sorting)
+_SCORE_COLS = {
+    "risk": "risk_score",
+    "prof": "profitability_score",
+    "bot": "bot_probability",
+    "soph": "sophistication_score",
+    "infl": "influence_score",
+}
+# payload column -> (source column, SQL decimals, significant digits kept in the JSON): cents below
+# $100k and whole dollars above are plenty on a dashboard and keep the numbers short.
+_PNL_COLS = {
+    "tpnl": ("total_pnl", 2, 7),
+    "rpnl": ("realized_pnl", 2, 7),
+    "upnl": ("unrealized_pnl", 2, 7),
+    "notional": ("notional", 2, 7),
+    "ppn": ("pnl_per_notional", 8, 4),
+    "win": ("win_rate", 4, 4),
+    "mdd": ("max_drawdown", 2, 7),
+}
+_DICT_COLS = {
+    "prim": "primary_category",
+    "size": "size_cohort",
+    "pnlc": "pnl_cohort",
+    "kir": "kirilenko_class",
+}
+_DICT_NAMES = {"size": "size", "pnlc": "pnl", "kir": "kir"}
+
+
+def _columns(con: Any, table: str) -> list[str] | None:
+    """Column names of a table or view, or None when it does not exist (an older pipeline stage)."""
+    try:
+        rel = con.sql(f"SELECT * FROM {table} LIMIT 0")
+    except Exception as exc:  # duckdb.CatalogException; duckdb is not imported here on purpose
+        if "Catalog" in type(exc).__name__:
+            return None
+        raise
+    return list(rel.columns)
+
+
+def _column_type(con: Any, table: str, column: str) -> str:
+    return str(con.sql(f"SELECT {column} FROM {table} LIMIT 0").types[0])
+
+
+def _one_per_wallet(table: str) -> str:
+    """Guard against duplicate wallet rows, which would multiply the join."""
+    return f"(SELECT * FROM {table} QUALIFY row_number() OVER (PARTITION BY wallet) = 1)"
+
+
+def _num(table_alias: str, column: str, digits: int, present: list[str]) -> str | None:
+    if column not in present:
+        return None
+    return f"round(CAST({table_alias}.{column} AS DOUBLE), {digits})"
+
+
+def _category_exprs(con: Any, present: list[str]) -> tuple[str, str] | None:
+    """SQL for (names list, confidences list) from either JSON text or LIST(STRUCT(name, confidence))."""
+    if "categories" not in present:
+        return None
+    ctype = _column_type(con, "wallet_categories", "categories").upper()
+    if ctype.startswith("STRUCT") and ctype.endswith("[]"):
+        return (
+            "list_transform(c.categories, lambda x: CAST(struct_extract_at(x, 1) AS VARCHAR))",
+            "list_transform(c.categories, lambda x: round(CAST(struct_extract_at(x, 2) AS DOUBLE), 3))",
+        )
+    return (
+        "json_extract_string(CAST(c.categories AS VARCHAR), '$[*][0]')",
+        "list_transform(CAST(json_extract(CAST(c.categories AS VARCHAR), '$[*][1]') AS DOUBLE[]),"
+        " lambda x: round(x, 3))",
+    )
+
+
+def _encode_strings(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
+    """Dictionary-encode a string column: (int32 indices with -1 for null, dictionary by frequency)."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    arr = pc.cast(arr, pa.string())
+    enc = pc.dictionary_encode(arr)
+    dictionary = enc.dictionary.to_pylist()
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    if not dictionary:
+        return idx, []
+    counts = np.bincount(idx[idx >= 0], minlength=len(dictionary))
+    order = np.lexsort((np.array(dictionary, dtype=object).astype(str), -counts))
+    remap = np.empty(len(order), dtype=np.int32)
+    remap[order] = np.arange(len(order), dtype=np.int32)
+    out = np.where(idx >= 0, remap[np.clip(idx, 0, None)], -1).astype(np.int32)
+    return out, [dictionary[i] for i in order]
+
+
+def _encode_category_lists(names: pa.ChunkedArray) -> tuple[list[list[int]], list[str]]:
+    """Per-wallet category name lists -> per-wallet index lists into one shared dictionary."""
+    arr = names.combine_chunks()
+    if not isinstance(arr, pa.ListArray):
+        arr = pc.cast(arr, pa.list_(pa.string()))
+    arr = arr.fill_null(pa.scalar([], type=arr.type)) if arr.null_count else arr
+    flat_idx, dictionary = _encode_strings(arr.flatten())
+    lists = pa.ListArray.from_arrays(arr.offsets, pa.array(flat_idx, type=pa.int32()))
+    return lists.to_pylist(), dictionary
+
+
+def _round_sig(values: np.ndarray, digits: int = 5) -> np.ndarray:
+    """Round to ``digits`` significant digits so JSON carries short numbers (vectorized).
+
+    Dividing (or multiplying) by an exact power of ten returns the double nearest to the short
+    decimal, so its shortest repr is that decimal: 0.000123456 -> 0.00012346 at 5 digits.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    out = x.copy()
+    ok = np.isfinite(x) & (x != 0)
+    if not ok.any():
+        return out
+    v = x[ok]
+    m = np.clip(digits - 1 - np.floor(np.log10(np.abs(v))), -22, 22)
+    up = m >= 0
+    res = np.empty_like(v)
+    res[up] = np.round(v[up] * 10.0 ** m[up]) / 10.0 ** m[up]
+    res[~up] = np.round(v[~up] / 10.0 ** -m[~up]) * 10.0 ** -m[~up]
+    out[ok] = res
+    return out
+
+
+def _float_col(table: pa.Table, name: str) -> np.ndarray:
+    return pc.cast(table.column(name), pa.float64()).to_numpy().astype(np.float64)
+
+
+def build_dashboard_payload(
+    con: Any,
+    model_info: dict | None = None,
+    *,
+    detail_limit: int = DEFAULT_DETAIL_LIMIT,
+    max_curve_points: int = DEFAULT_MAX_CURVE_POINTS,
+) -> dict:
+    """Read wallet_scores / wallet_categories / wallet_pnl / wallet_pnl_hourly / wallet_positions /
+    wallet_features (each optional) from DuckDB into the dashboard payload described in the module doc."""
+    if max_curve_points < 2:
+        raise ValueError("max_curve_points must be at least 2")
+    present = {
+        t: _columns(con, t)
+        for t in (
+            "wallet_scores",
+            "wallet_categories",
+            "wallet_pnl",
+            "wallet_pnl_hourly",
+            "wallet_positions",
+            "wallet_features",
+        )
+    }
+    scores, cats, pnl = present["wallet_scores"], present["wallet_categories"], present["wallet_pnl"]
+    sources = [t for t in ("wallet_scores", "wallet_categories", "wallet_pnl") if present[t] is not None]
+    if not sources and present["wallet_features"] is not None:
+        sources = ["wallet_features"]
+
+    payload: dict[str, Any] = {
+        "format": PAYLOAD_FORMAT,
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "n": 0,
+        "detail_limit": int(detail_limit),
+        "max_curve_points": int(max_curve_points),
+        "features": list(FEATURE_NAMES),
+        "sections": {
+            "scores": scores is not None,
+            "categories": cats is not None,
+            "pnl": pnl is not None,
+            "curves": present["wallet_pnl_hourly"] is not None,
+            "positions": present["wallet_positions"] is not None,
+            "features": present["wallet_features"] is not None,
+        },
+        "model": {"version": None, "versions": [], "info": model_info or {}},
+        "dicts": {"cat": [], "size": [], "pnl": [], "kir": []},
+        "cols": {"addr": []},
+        "detail": {"row": []},
+    }
+    if not sources:
+        return payload
+
+    universe = " UNION ".join(f"SELECT CAST(wallet AS VARCHAR) AS wallet FROM {t}" for t in sources)
+    # the wallet universe and the detail set are computed once, as temp tables (allowed on read-only
+    # connections too), instead of once per query
+    tag = uuid.uuid4().hex[:12]
+    w_tbl, d_tbl = f"_dashboard_w_{tag}", f"_dashboard_d_{tag}"
+    progress = _progress_bar_off(con)
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {w_tbl} AS SELECT wallet, "
+            "CAST(row_number() OVER (ORDER BY wallet) - 1 AS INTEGER) AS idx "
+            f"FROM ({universe}) WHERE wallet IS NOT NULL"
+        )
+        _fill_payload(
+            con, payload, present, f"w AS (SELECT * FROM {w_tbl})", d_tbl, detail_limit, max_curve_points
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS temp.{w_tbl}")
+        con.execute(f"DROP TABLE IF EXISTS temp.{d_tbl}")
+        if progress:
+            con.execute("SET enable_progress_bar = true")
+    return payload
+
+
+def _progress_bar_off(con: Any) -> bool:
+    """Silence DuckDB's progress bar (it would print into logs); returns whether it was on."""
+    try:
+        was_on = bool(con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0])
+    except Exception:  # noqa: BLE001 (an unknown setting in another DuckDB version: leave it)
+        return False
+    if was_on:
+        con.execute("SET enable_progress_bar = false")
+    return was_on
+
+
+def _fill_payload(
+    con: Any,
+    payload: dict[str, Any],
+    present: dict[str, list[str] | None],
+    w_cte: str,
+    d_tbl: str,
+    detail_limit: int,
+    max_curve_points: int,
+) -> None:
+    """The main columns, dictionaries, model versions and detail of ``payload``, in place."""
+    scores, cats, pnl = present["wallet_scores"], present["wallet_categories"], present["wallet_pnl"]
+
+    select = ["w.idx", "w.wallet"]
+    joins = []
+    if scores is not None:
+        joins.append(f"LEFT JOIN {_one_per_wallet('wallet_scores')} s ON s.wallet = w.wallet")
+        for key, col in _SCORE_COLS.items():
+            expr = _num("s", col, 3, scores)
+            if expr:
+                select.append(f"{expr} AS {key}")
+    if pnl is not None:
+        joins.append(f"LEFT JOIN {_one_per_wallet('wallet_pnl')} p ON p.wallet = w.wallet")
+        for key, (col, digits, _sig) in _PNL_COLS.items():
+            expr = _num("p", col, digits, pnl)
+            if expr:
+                select.append(f"{expr} AS {key}")
+    cat_exprs = None
+    if cats is not None:
+        joins.append(f"LEFT JOIN {_one_per_wallet('wallet_categories')} c ON c.wallet = w.wallet")
+        cat_exprs = _category_exprs(con, cats)
+        if cat_exprs:
+            select += [f"{cat_exprs[0]} AS cat_names", f"{cat_exprs[1]} AS cat_conf"]
+        for key, col in _DICT_COLS.items():
+            if col in cats:
+                select.append(f"CAST(c.{col} AS VARCHAR) AS {key}")
+        if "wash_trade_flag" in cats:
+            select.append("CAST(coalesce(c.wash_trade_flag, false) AS INTEGER) AS wash")
+    main = con.sql(f"WITH {w_cte} SELECT {', '.join(select)} FROM w {' '.join(joins)} ORDER BY w.idx")
+    table = main.to_arrow_table()
+    n = table.num_rows
+    payload["n"] = n
+    out_cols: dict[str, Any] = {"addr": table.column("wallet").to_pylist()}
+    for key in _SCORE_COLS:
+        if key in table.column_names:
+            out_cols[key] = _float_col(table, key)
+    for key, (_col, _digits, sig) in _PNL_COLS.items():
+        if key in table.column_names:
+            out_cols[key] = _round_sig(_float_col(table, key), sig)
+    if cat_exprs:
+        out_cols["cat"], payload["dicts"]["cat"] = _encode_category_lists(table.column("cat_names"))
+        conf = table.column("cat_conf").combine_chunks()
+        out_cols["conf"] = conf.fill_null(pa.scalar([], type=conf.type)).to_pylist()
+    for key in _DICT_COLS:
+        if key in table.column_names:
+            idx, dictionary = _encode_strings(table.column(key))
+            if key == "prim":
+                # primary category points into the shared category dictionary
+                cat_dict = payload["dicts"]["cat"]
+                lookup = {name: i for i, name in enumerate(cat_dict)}
+                extra = [d for d in dictionary if d not in lookup]
+                for name in extra:
+                    lookup[name] = len(cat_dict)
+                    cat_dict.append(name)
+                remap = np.array([lookup[d] for d in dictionary] or [0], dtype=np.int32)
+                out_cols[key] = np.where(idx >= 0, remap[np.clip(idx, 0, None)], -1).astype(np.int32)
+            else:
+                out_cols[key] = idx
+                payload["dicts"][_DICT_NAMES[key]] = dictionary
+    if "wash" in table.column_names:
+        out_cols["wash"] = table.column("wash").to_numpy().astype(np.int8)
+    payload["cols"] = out_cols
+
+    if scores is not None and "model_version" in scores:
+        versions = con.sql(
+            "SELECT CAST(model_version AS VARCHAR), count(*) FROM wallet_scores "
+            "WHERE model_version IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+        payload["model"]["versions"] = [[v, int(c)] for v, c in versions]
+        payload["model"]["version"] = versions[0][0] if versions else None
+
+    payload["detail"] = _build_detail(con, w_cte, d_tbl, present, n, detail_limit, max_curve_points)
+
+
+def _build_detail(
+    con: Any,
+    w_cte: str,
+    d_tbl: str,
+    present: dict[str, list[str] | None],
+    n: int,
+    detail_limit: int,
+    max_curve_points: int,
+) -> dict[str, Any]:
+    """Style, features, positions and the downsampled PnL curve of the largest-notional wallets."""
+    limit = max(0, min(int(detail_limit), n))
+    pnl = present["wallet_pnl"]
+    if pnl is not None and "notional" in pnl:
+        rank = f"LEFT JOIN {_one_per_wallet('wallet_pnl')} p ON p.wallet = w.wallet"
+        order = "p.notional DESC NULLS LAST, w.idx"
+    else:
+        rank, order = "", "w.idx"
+    con.execute(
+        f"CREATE TEMP TABLE {d_tbl} AS WITH {w_cte}, "
+        f"top AS (SELECT w.idx, w.wallet FROM w {rank} ORDER BY {order} LIMIT {limit}) "
+        "SELECT idx, wallet, CAST(row_number() OVER (ORDER BY idx) - 1 AS INTEGER) AS drow FROM top"
+    )
+    d_cte = f"d AS (SELECT * FROM {d_tbl})"
+    rows = con.sql(f"WITH {d_cte} SELECT idx FROM d ORDER BY drow").fetchnumpy()["idx"]
+    detail: dict[str, Any] = {"row": np.asarray(rows, dtype=np.int32)}
+    if limit == 0:
+        return detail
+
+    scores = present["wallet_scores"]
+    style_cols = [f"style_{k}" for k in range(6)]
+    if scores is not None and all(c in scores for c in style_cols):
+        cols = ", ".join(f"CAST(s.{c} AS DOUBLE)" for c in style_cols)
+        detail["style"] = _matrix(
+            con,
+            f"WITH {d_cte} SELECT d.drow, {cols} FROM d JOIN {_one_per_wallet('wallet_scores')} s "
+            "ON s.wallet = d.wallet",
+            limit,
+            6,
+            digits=3,
+        )
+    feats = present["wallet_features"]
+    if feats is not None:
+        cols = ", ".join(f"CAST(f.{c} AS DOUBLE)" if c in feats else "NULL::DOUBLE" for c in FEATURE_NAMES)
+        detail["feat"] = _matrix(
+            con,
+            f"WITH {d_cte} SELECT d.drow, {cols} FROM d JOIN {_one_per_wallet('wallet_features')} f "
+            "ON f.wallet = d.wallet",
+            limit,
+            len(FEATURE_NAMES),
+            digits=5,
+        )
+    pos = present["wallet_positions"]
+    if pos is not None and {"coin", "position"} <= set(pos):
+
+        def num(c: str) -> str:
+            return f"CAST(q.{c} AS DOUBLE)" if c in pos else "NULL::DOUBLE"
+
+        t = con.sql(
+            f"""WITH {d_cte}
+            SELECT d.drow AS d, CAST(q.coin AS VARCHAR) AS coin, {num("position")} AS size, {num("avg_cost")} AS avg,
+                   {num("realized_pnl")} AS rpnl, {num("unrealized_pnl")} AS upnl
+            FROM d JOIN wallet_positions q ON q.wallet = d.wallet
+            QUALIFY row_number() OVER (PARTITION BY d.drow
+                                       ORDER BY abs({num("position")} * coalesce({num("avg_cost")}, 1)) DESC
+                                       NULLS LAST, coin) <= {MAX_POSITIONS_PER_WALLET}
+            ORDER BY d.drow, abs({num("position")} * coalesce({num("avg_cost")}, 1)) DESC NULLS LAST, coin"""
+        ).to_arrow_table()
+        detail["pos"] = {
+            "off": _offsets(t.column("d").to_numpy(), limit),
+            "coin": t.column("coin").to_pylist(),
+            **{k: _round_sig(_float_col(t, k), 6) for k in ("size", "avg", "rpnl", "upnl")},
+        }
+    hourly = present["wallet_pnl_hourly"]
+    if hourly is not None and {"hour", "cum_total_pnl"} <= set(hourly):
+        m = int(max_curve_points)
+        t = con.sql(
+            f"""WITH {d_cte}, h AS (
+                SELECT d.drow, CAST(floor(epoch(x.hour) / 3600) AS BIGINT) AS t,
+                       CAST(x.cum_total_pnl AS DOUBLE) AS v,
+                       row_number() OVER (PARTITION BY d.drow ORDER BY x.hour) AS rn,
+                       count(*) OVER (PARTITION BY d.drow) AS n
+                FROM d JOIN wallet_pnl_hourly x ON x.wallet = d.wallet)
+            SELECT drow AS d, t, v FROM h
+            WHERE n <= {m} OR rn = 1
+               OR (rn - 1) * {m - 1} // (n - 1) > (rn - 2) * {m - 1} // (n - 1)
+            ORDER BY drow, t"""
+        ).to_arrow_table()
+        hours = t.column("t").to_numpy().astype(np.int64)
+        t0 = int(hours.min()) if len(hours) else 0
+        detail["curve"] = {
+            "off": _offsets(t.column("d").to_numpy(), limit),
+            "t0": t0,
+            "t": hours - t0,
+            "v": _round_sig(_float_col(t, "v"), 4),
+        }
+    return detail
+
+
+def _offsets(drow: np.ndarray, rows: int) -> np.ndarray:
+    """Run boundaries of a drow-sorted column: detail row d owns items off[d]:off[d + 1]."""
+    return np.searchsorted(np.asarray(drow, dtype=np.int64), np.arange(rows + 1), side="left").astype(
+        np.int64
+    )
+
+
+def _matrix(con: Any, sql: str, rows: int, width: int, digits: int) -> np.ndarray:
+    """A (rows, width) float matrix filled from ``drow, v1..vN`` rows; NaN (JSON null) where absent."""
+    out = np.full((rows, width), np.nan)
+    got = con.sql(sql).to_arrow_table()
+    if got.num_rows:
+        drow = got.column(0).to_numpy().astype(np.int64)
+        vals = np.column_stack([pc.cast(c, pa.float64()).to_numpy() for c in got.columns[1:]])
+        out[drow] = _round_sig(vals, digits)
+    return out

@@ -1,0 +1,130 @@
+"""Deterministic synthetic stage-3 tables, so the dashboard can be tested and benchmarked at any size.
+
+The rows are generated inside DuckDB from hashes of the row number (no Python loops), with the same
+column names and types the warehouse, model and classification stages publish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
+
+CATEGORY_POOL: tuple[str, ...] = (
+    "Bot",
+    "Possible Bot",
+    "Scalper",
+    "Active Trader",
+    "Moderate Trader",
+    "Whale",
+    "Possible Whale",
+    "Profitable Trader",
+    "High Risk Trader",
+    "Sophisticated Trader",
+    "Momentum Follower",
+    "Occasional Trader",
+)
+SIZE_COHORTS: tuple[str, ...] = ("shrimp", "fish", "dolphin", "apex predator", "small whale", "whale")
+PNL_COHORTS: tuple[str, ...] = ("money printer", "smart money", "grinder", "humble earner", "exit liquidity")
+KIRILENKO: tuple[str, ...] = ("HFT", "Market Maker", "Fundamental", "Small", "Opportunistic")
+COINS: tuple[str, ...] = ("BTC", "ETH", "SOL", "HYPE", "@107", "PURR/USDC")
+
+
+def _u(seed: str) -> str:
+    """SQL for a uniform [0, 1) number that depends only on the row number ``i`` and a seed label."""
+    return f"((hash(i, '{seed}') % 1000003) / 1000003.0)"
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _pick(values: tuple[str, ...], seed: str) -> str:
+    return f"{_sql_list(values)}[1 + (hash(i, '{seed}') % {len(values)})::INTEGER]"
+
+
+def create_synthetic_tables(
+    con: Any,
+    n_wallets: int,
+    *,
+    hours: int = 48,
+    positions_per_wallet: int = 3,
+    curve_wallets: int | None = None,
+    categories_as_struct: bool = False,
+    model_version: str = "synthetic-v1",
+) -> None:
+    """Create (or replace) wallet_scores, wallet_categories, wallet_pnl, wallet_pnl_hourly,
+    wallet_positions and wallet_features with ``n_wallets`` wallets.
+
+    ``curve_wallets`` limits the hourly PnL rows to the first N wallets (keeps 100 000-wallet benches
+    light); ``categories_as_struct`` stores categories as LIST(STRUCT(name, confidence)) instead of
+    JSON text, the two layouts the classification stage may publish.
+    """
+    n = int(n_wallets)
+    addr = "'0x' || substr(md5(i::VARCHAR), 1, 32) || substr(md5((i + 7919)::VARCHAR), 1, 8)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _synth_w AS SELECT i, {addr} AS wallet FROM range({n}) t(i)")
+    style = ", ".join(f"round({_u(f'st{k}')} * 2 - 1, 4) AS style_{k}" for k in range(6))
+    con.execute(
+        f"""CREATE OR REPLACE TABLE wallet_scores AS SELECT wallet, {style},
+            {_u("risk")} AS risk_score, {_u("prof")} AS profitability_score, {_u("bot")} ** 2 AS bot_probability,
+            {_u("infl")} * 8 AS influence_score, {_u("soph")} AS sophistication_score,
+            '{model_version}' AS model_version
+        FROM _synth_w"""
+    )
+    pool = _sql_list(CATEGORY_POOL)
+    n_pool = len(CATEGORY_POOL)
+    # 0..3 categories per wallet, distinct names, confidences sorted descending.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _synth_c AS
+        SELECT i, wallet, list_transform(
+                   range((hash(i, 'ncat') % 4)::INTEGER),
+                   lambda k: {{'name': {pool}[1 + ((hash(i, 'cat') + k * 5) % {n_pool})::INTEGER],
+                          'confidence': round(0.95 - k * 0.15 - (hash(i, 'conf') % 100) / 1000.0, 2)}}
+               ) AS cats
+        FROM _synth_w"""
+    )
+    cat_col = (
+        "cats"
+        if categories_as_struct
+        else "to_json(list_transform(cats, lambda c: [to_json(c.name), to_json(c.confidence)]))::VARCHAR"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE wallet_categories AS
+        SELECT wallet, {cat_col} AS categories,
+               CASE WHEN len(cats) > 0 THEN cats[1].name END AS primary_category,
+               {_pick(KIRILENKO, "kir")} AS kirilenko_class,
+               (hash(i, 'wash') % 50) = 0 AS wash_trade_flag,
+               {_pick(SIZE_COHORTS, "size")} AS size_cohort,
+               {_pick(PNL_COHORTS, "pnlc")} AS pnl_cohort
+        FROM _synth_c"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE wallet_pnl AS
+        SELECT wallet, realized_pnl, unrealized_pnl, realized_pnl + unrealized_pnl AS total_pnl, notional,
+               (realized_pnl + unrealized_pnl) / notional AS pnl_per_notional,
+               {_u("win")} AS win_rate, {_u("mdd")} * notional * 0.05 AS max_drawdown
+        FROM (SELECT i, wallet, exp({_u("notional")} * 16) * 10 AS notional,
+                     ({_u("rp")} - 0.48) * exp({_u("notional")} * 16) * 0.2 AS realized_pnl,
+                     ({_u("up")} - 0.5) * exp({_u("notional")} * 12) * 0.05 AS unrealized_pnl
+              FROM _synth_w)"""
+    )
+    n_curve = n if curve_wallets is None else min(n, int(curve_wallets))
+    con.execute(
+        f"""CREATE OR REPLACE TABLE wallet_pnl_hourly AS
+        SELECT wallet, TIMESTAMP '2026-01-01 00:00:00' + to_hours(h) AS hour,
+               sum(((hash(i, h) % 2001)::BIGINT - 1000) / 10.0) OVER (PARTITION BY wallet ORDER BY h) AS cum_total_pnl
+        FROM (SELECT * FROM _synth_w WHERE i < {n_curve}), range({int(hours)}) r(h)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE wallet_positions AS
+        SELECT wallet, {_sql_list(COINS)}[1 + ((hash(i, 'coin') + p) % {len(COINS)})::INTEGER] AS coin,
+               ((hash(i, p, 'pos') % 2001)::BIGINT - 1000) / 100.0 AS position,
+               1 + (hash(i, p, 'cost') % 100000) / 10.0 AS avg_cost,
+               ((hash(i, p, 'rp') % 2001)::BIGINT - 1000) / 10.0 AS realized_pnl,
+               ((hash(i, p, 'up') % 2001)::BIGINT - 1000) / 10.0 AS unrealized_pnl
+        FROM _synth_w, range({int(positions_per_wallet)}) r(p)"""
+    )
+    feats = ", ".join(f"{_u('f' + name)} * {10 ** (k % 5)} AS {name}" for k, name in enumerate(FEATURE_NAMES))
+    con.execute(f"CREATE OR REPLACE TABLE wallet_features AS SELECT wallet, {feats} FROM _synth_w")
+    con.execute("DROP TABLE _synth_w")
+    con.execute("DROP TABLE _synth_c")
