@@ -1,0 +1,88 @@
+"""``hypertrack simulate``: write a simulated market (landing zone + ground truth) into a folder.
+
+Module-level imports stay light (argparse only) so ``hypertrack --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from hypertrack_pipeline.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "simulate",
+        help="write a seeded simulated market (landing zone + ground truth) into a folder",
+        description="Simulate a Hyperliquid-like market with wallets of planted behaviour and write "
+        "DIR/raw/<stream>/date=…/hour=… (what the pipeline ingests) and DIR/ground_truth/. "
+        "Same arguments, same bytes.",
+    )
+    p.add_argument("--out", required=True, help="output folder (DIR/raw and DIR/ground_truth are written)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--wallets", type=int, default=400, help="number of wallets (default 400)")
+    p.add_argument("--days", type=float, default=2.0, help="simulated days, whole hours (default 2)")
+    p.add_argument("--coins", default="6", help="number of perp coins or a comma list, e.g. BTC,ETH,SOL (default 6)")
+    p.add_argument("--start", default="2026-01-05T00:00:00Z", help="UTC start, on a whole hour (default 2026-01-05T00:00:00Z)")
+    p.add_argument("--target-fills", type=int, default=None,
+                   help="aim for about this many fills (2 per trade) by scaling the trading rates")
+    p.add_argument("--no-evm", action="store_true", help="skip the HyperEVM streams (blocks, transactions, transfers)")
+    p.add_argument("--l2-every", type=float, default=10.0, help="seconds between L2 snapshots per coin (default 10)")
+    p.add_argument("--prehistory-days", type=float, default=45.0,
+                   help="place HODLers' first trades up to this many days before --start (0: off; default 45)")
+    p.add_argument("--force", action="store_true", help="replace an earlier simulation in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def parse_coins(text: str) -> int | tuple[str, ...]:
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    return tuple(n.strip().upper() for n in text.split(",") if n.strip())
+
+
+def parse_start(text: str):
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--start: not an ISO time: {text!r} (e.g. 2026-01-05T00:00:00Z)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def config_from_args(args: argparse.Namespace):
+    from hypertrack_pipeline.simulator.market import SimConfig
+
+    groups = ("trades", "bbo", "l2book", "candles") + (() if args.no_evm else ("evm",))
+    if args.l2_every <= 0:
+        raise UserError(f"--l2-every must be positive, got {args.l2_every}")
+    config = SimConfig(
+        seed=args.seed, wallets=args.wallets, days=args.days, coins=parse_coins(args.coins),
+        start=parse_start(args.start), target_fills=args.target_fills, l2_every_ms=int(round(args.l2_every * 1000)),
+        streams=groups, prehistory_days=args.prehistory_days,
+    )
+    config.validate()
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    from hypertrack_pipeline.simulator.writer import simulate
+
+    config = config_from_args(args)
+    if args.quiet:
+        summary = simulate(args.out, config, force=args.force)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} h"),
+                      TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task("hours", total=config.hours)
+            summary = simulate(args.out, config, force=args.force,
+                               progress=lambda done, total: bar.update(task, completed=done))
+    print(summary.line())
+    return 0
