@@ -266,10 +266,11 @@ def wash(view: HourView) -> Events:
     selfish = partner < 0
     first_maker = np.where(selfish, ww, partner)
     leg1 = Events.make(view.ms(sec), coin, side, size, ww, maker=first_maker, at_mid=True)
-    # the partner trades the same size back a few seconds later, at the mid again
+    # the partner (now the taker) trades the same size back a few seconds later, at the mid again:
+    # Events.side is the taker's side, so the partner repeats leg 1's side to undo its position
     back = ~selfish
     sec2 = sec[back] + view.rng.integers(1, 5, back.sum())
-    leg2 = Events.make(view.ms(sec2), coin[back], -side[back], size[back], partner[back], maker=ww[back],
+    leg2 = Events.make(view.ms(sec2), coin[back], side[back], size[back], partner[back], maker=ww[back],
                        at_mid=True)
     return Events.concat([leg1, leg2])
 

@@ -1,0 +1,33 @@
+"""DuckDB warehouse: schema, hourly loading, fills, average-cost PnL, the 36 wallet features,
+asset-check SQL and the read-only query path. No Dagster here: assets call these functions."""
+
+from hypertrack_pipeline.warehouse.checks import (
+    check_candle_coverage,
+    check_features_non_constant,
+    check_fills_match_trades,
+    check_gaps,
+    check_no_null_keys,
+    check_schema,
+    check_unique_trade_ids,
+)
+from hypertrack_pipeline.warehouse.features import build_wallet_features
+from hypertrack_pipeline.warehouse.loading import load_hours
+from hypertrack_pipeline.warehouse.pnl import build_wallet_pnl
+from hypertrack_pipeline.warehouse.query import publish_snapshot, run_query
+from hypertrack_pipeline.warehouse.schema import ensure_schema
+
+__all__ = [
+    "build_wallet_features",
+    "build_wallet_pnl",
+    "check_candle_coverage",
+    "check_features_non_constant",
+    "check_fills_match_trades",
+    "check_gaps",
+    "check_no_null_keys",
+    "check_schema",
+    "check_unique_trade_ids",
+    "ensure_schema",
+    "load_hours",
+    "publish_snapshot",
+    "run_query",
+]
