@@ -1,0 +1,1 @@
+"""Hyperliquid: wire formats → landing rows, the WebSocket session client, the Info REST client."""

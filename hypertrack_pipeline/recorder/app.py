@@ -1,0 +1,302 @@
+"""The recorder process: Hyperliquid WebSocket streams + HyperEVM → landing zone.
+
+Threads: one per WebSocket connection (read, parse, buffer), one for HyperEVM, and the main
+thread, which owns the disk: time-based flushes, size-triggered flushes, hour closing, the status
+display, and the clean shutdown on SIGINT/SIGTERM or ``max_runtime_s`` (flush everything, close
+the hours that are over, write the collection report).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from hypertrack_pipeline.config import mask_url
+from hypertrack_pipeline.errors import UserError
+from hypertrack_pipeline.hyperliquid.pacing import Limits
+from hypertrack_pipeline.hyperliquid.session import SessionOptions, WsConnection, plan_connections
+from hypertrack_pipeline.hyperliquid.wire import BadMessage, parse_frame
+from hypertrack_pipeline.recorder.candles import CandleCompleter
+from hypertrack_pipeline.recorder.dedupe import RecentTrades
+from hypertrack_pipeline.recorder.report import render_report, write_report
+from hypertrack_pipeline.recorder.status import Counters, StatusBoard, printable
+from hypertrack_pipeline.recorder.writer import LandingWriter
+
+log = logging.getLogger(__name__)
+WS_STREAMS = ("trades", "bbo", "l2book", "candles")
+EVM_STREAMS = ("evm_blocks", "evm_transactions", "evm_token_transfers")
+# The landed stream's exchange-time column index (trades: time; bbo/l2book: time; candles: t).
+_TIME_IDX = {"trades": 4, "bbo": 1, "l2book": 1, "candles": 2}
+_WIRE_STREAM = {"trades": "trades", "bbo": "bbo", "l2Book": "l2book", "candle": "candles"}
+
+
+@dataclass
+class RecorderOptions:
+    data_dir: Path
+    streams: tuple[str, ...]
+    ws_url: str
+    info_url: str
+    coins: list[str] | None = None  # None: every listed perp coin from meta
+    flush_seconds: float = 10.0
+    close_grace_seconds: float = 120.0
+    rpc_http: str | None = None
+    rpc_ws: str | None = None
+    rpc_requests_per_min: float = 100.0
+    evm_start_block: int | None = None
+    evm_poll_seconds: float = 1.0
+    max_runtime_s: float | None = None
+    max_connections: int = 5
+    subs_per_connection: int = 200
+    flush_rows: int = 50_000
+    max_frame_bytes: int = 8 << 20
+    status_interval_s: float = 5.0
+    session: SessionOptions = field(default_factory=SessionOptions)
+    settings_view: dict[str, str] = field(default_factory=dict)  # masked, for the report
+
+
+class Recorder:
+    """Wire everything together; :meth:`run` blocks until stopped and returns an exit code."""
+
+    def __init__(self, opts: RecorderOptions, out: TextIO | None = None) -> None:
+        self.opts = opts
+        self.out = out or sys.stderr
+        self.stop_event = threading.Event()
+        self.counters = Counters()
+        self.ws_streams = [s for s in WS_STREAMS if s in opts.streams]
+        self.evm_on = any(s in opts.streams for s in EVM_STREAMS)
+        self.writer = LandingWriter(
+            Path(opts.data_dir) / "raw",
+            opts.streams,
+            grace_ms=int(opts.close_grace_seconds * 1000),
+            flush_rows=opts.flush_rows,
+        )
+        self.candles = CandleCompleter()
+        self.recent_trades = RecentTrades()
+        self.connections: list[WsConnection] = []
+        self.evm = None
+        self.coins: list[str] = []
+        self._conn_last_ms: dict[int, int] = {}
+        self._conn_gapped: dict[int, int] = {}  # connection → gap start (exchange ms)
+        self._gap_lock = threading.Lock()
+        self.info = None
+        self.gap_filler = None
+
+    # ---- listener (called from connection threads) -----------------------------------------
+    def on_frame(self, conn: WsConnection, frame: bytes, recv_ns: int) -> None:
+        try:
+            parsed = parse_frame(frame, recv_ns, self.opts.max_frame_bytes)
+        except BadMessage as exc:
+            if self.counters.bad_message(exc.kind, frame):
+                log.warning("skipped %s frame (%s): %s", exc.kind, exc.detail, printable(bytes(frame[:200]).decode("utf-8", "replace"), 200))
+            return
+        if parsed is None:  # the plain-text greeting
+            return
+        if parsed.stream is None:
+            self.counters.control[parsed.channel] += 1
+            if parsed.channel == "error":
+                log.warning("server error on connection %d: %s", conn.index, printable(str(parsed.data), 200))
+            return
+        for bad in parsed.bad_items:
+            if self.counters.bad_message(bad.kind, frame):
+                log.warning("skipped a bad %s item (%s)", parsed.stream, bad.detail)
+        stream = parsed.stream
+        rows = parsed.rows
+        if not rows:
+            return
+        self.counters.msgs[stream] += 1
+        self.counters.last_msg_mono[stream] = time.monotonic()
+        idx = _TIME_IDX[stream]
+        t = rows[-1][idx]
+        if t > self._conn_last_ms.get(conn.index, 0):
+            self._conn_last_ms[conn.index] = t
+        gap_start = self._conn_gapped.get(conn.index)
+        if gap_start is not None:
+            # The gap ends with the first data newer than its start (a resubscribe snapshot of
+            # older trades does not end it).
+            t_max = max(r[idx] for r in rows)
+            if t_max >= gap_start:
+                self._end_gaps(conn, t_max)
+        if stream not in self.opts.streams:
+            return
+        if stream == "candles":
+            rows = self.candles.offer(rows[0])
+        elif stream == "trades":
+            rows = self.recent_trades.filter(rows)
+        if rows:
+            self.writer.add(stream, rows)
+
+    def on_state(self, conn: WsConnection, state: str, cause: str | None) -> None:
+        if state == "disconnected":
+            log.warning("connection %d lost: %s", conn.index, cause)
+            start = self._conn_last_ms.get(conn.index) or self.writer.watermark.now_ms() or int(time.time() * 1000)
+            with self._gap_lock:
+                self._conn_gapped.setdefault(conn.index, start)
+                for wire_type, coin in conn.keys:
+                    stream = _WIRE_STREAM[wire_type]
+                    self.writer.open_gap((conn.index, stream, coin), stream, coin, start, f"disconnect: {cause}")
+            self.candles.forget({coin for wire_type, coin in conn.keys if wire_type == "candle"})
+
+    def _end_gaps(self, conn: WsConnection, end_ms: int) -> None:
+        with self._gap_lock:
+            start = self._conn_gapped.pop(conn.index, None)
+            if start is None:
+                return
+            for wire_type, coin in conn.keys:
+                self.writer.close_gap((conn.index, _WIRE_STREAM[wire_type], coin), end_ms)
+                if wire_type == "candle" and self.gap_filler is not None:
+                    self.gap_filler.request(coin, start, end_ms)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def _resolve_coins(self) -> list[str]:
+        if self.opts.coins:
+            return list(dict.fromkeys(self.opts.coins))
+        if not self.ws_streams:
+            return []
+        coins = self.info.perp_coins()
+        if not coins:
+            raise UserError(f"info endpoint {mask_url(self.opts.info_url)} listed no perp coins")
+        return coins
+
+    def _start_evm(self) -> None:
+        from hypertrack_pipeline.hyperevm.reader import EvmReader
+        from hypertrack_pipeline.recorder.evm import EvmFollower
+
+        url = self.opts.rpc_http
+        if not url:
+            raise UserError("no HyperEVM RPC URL configured (--rpc-url or MAINNET_RPC_HTTP)")
+        reader = EvmReader.from_url(url, self.opts.rpc_requests_per_min or None)
+        self.evm = EvmFollower(
+            reader,
+            self.writer,
+            Path(self.opts.data_dir) / "state" / "evm.json",
+            self.stop_event,
+            poll_s=self.opts.evm_poll_seconds,
+            start_block=self.opts.evm_start_block,
+            ws_url=self.opts.rpc_ws,
+        )
+        self.evm.start()
+
+    def request_stop(self, *_: object) -> None:
+        self.stop_event.set()
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        """First SIGINT/SIGTERM: stop cleanly (flush, close hours, report). A second one is fatal."""
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        print(f"[record] {signal.Signals(signum).name}: flushing and stopping (again to abort)", file=self.out,
+              flush=True)
+        self.stop_event.set()
+
+    def conn_states(self) -> list[tuple[str, str, int]]:
+        out = [(f"ws{c.index}", c.state, c.reconnects) for c in self.connections]
+        if self.evm is not None:
+            out.append(("evm", self.evm.state.split(":")[0], 0))
+        return out
+
+    def run(self, install_signals: bool = True) -> int:
+        from hypertrack_pipeline.hyperliquid.info import InfoClient
+        from hypertrack_pipeline.recorder.gapfill import CandleGapFiller
+
+        started = datetime.now(UTC)
+        t0 = time.monotonic()
+        self.info = InfoClient(self.opts.info_url)
+        self.coins = self._resolve_coins()
+        plans = []
+        if self.ws_streams:
+            try:
+                plans = plan_connections(
+                    self.coins, self.ws_streams, self.opts.max_connections, self.opts.subs_per_connection
+                )
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+        if install_signals and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_signal)
+            signal.signal(signal.SIGTERM, self._on_signal)
+        if "candles" in self.ws_streams:
+            self.gap_filler = CandleGapFiller(self.info, self.candles, self.writer, self.stop_event)
+            self.gap_filler.start()
+        limits = Limits()
+        for i, subs in enumerate(plans):
+            conn = WsConnection(i, self.opts.ws_url, subs, self, limits, self.stop_event, self.opts.session)
+            self.connections.append(conn)
+            conn.start()
+        if self.evm_on:
+            self._start_evm()
+        print(
+            f"[record] {len(self.coins)} coins, streams {','.join(self.opts.streams)}, "
+            f"{len(plans)} connection(s) to {mask_url(self.opts.ws_url)}, landing in {self.opts.data_dir}",
+            file=self.out,
+            flush=True,
+        )
+        board = StatusBoard(self.out, self.opts.status_interval_s)
+        board.start()
+        next_flush = time.monotonic() + self.opts.flush_seconds
+        deadline = t0 + self.opts.max_runtime_s if self.opts.max_runtime_s else None
+        try:
+            while not self.stop_event.is_set():
+                self.writer.flush_wanted.wait(0.2)
+                now = time.monotonic()
+                if self.writer.flush_wanted.is_set():
+                    self.writer.flush_if_big()
+                self._complete_candles()
+                if now >= next_flush:
+                    self.writer.flush()
+                    if self.evm is not None:
+                        self.evm.save_state()
+                    next_flush = now + self.opts.flush_seconds
+                for stream, key in self.writer.close_due_hours():
+                    log.info("closed %s hour %s", stream, key)
+                board.tick(self.counters, self.writer.stats, self.conn_states())
+                if deadline is not None and now >= deadline:
+                    self.stop_event.set()
+        finally:
+            self.stop_event.set()
+            for conn in self.connections:
+                conn.join(timeout=2.0)
+                if conn.is_alive():
+                    conn.abort()
+                    conn.join(timeout=2.0)
+            if self.evm is not None:
+                self.evm.join(timeout=5.0)
+            if self.gap_filler is not None:
+                self.gap_filler.join(timeout=5.0)
+            self._complete_candles()
+            self.writer.finish()
+            if self.evm is not None:
+                self.evm.save_state()
+            board.tick(self.counters, self.writer.stats, self.conn_states(), force=True)
+            board.stop()
+            self._write_report(started)
+        return 0
+
+    def _complete_candles(self) -> None:
+        if "candles" in self.opts.streams:
+            now = self.writer.watermark.now_ms()
+            if now is not None:
+                done = self.candles.due(now)
+                if done:
+                    self.writer.add("candles", done)
+
+    def _write_report(self, started: datetime) -> Path:
+        reconnects = sum(c.reconnects for c in self.connections)
+        extra = {"coins": f"{len(self.coins)}",
+                 "repeated trades dropped (resubscribe snapshots, duplicate frames)": str(self.recent_trades.dropped)}
+        if self.gap_filler is not None:
+            extra["candles filled from candleSnapshot"] = str(self.gap_filler.filled)
+        if self.evm is not None:
+            extra["evm blocks read"] = str(self.evm.blocks)
+            extra["evm rpc requests"] = str(self.evm.reader.requests)
+            extra["evm next block"] = str(self.evm.next_block)
+        text = render_report(
+            self.writer.stats, self.counters, self.opts.settings_view, started, datetime.now(UTC), reconnects, extra
+        )
+        path = write_report(Path(self.opts.data_dir), text)
+        print(f"[record] stopped; report in {path}", file=self.out, flush=True)
+        return path

@@ -1,0 +1,110 @@
+"""``hypertrack record``: the CLI face of the recorder (argparse only at import time)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "record",
+        help="record Hyperliquid streams and HyperEVM blocks into the Parquet landing zone",
+        description="Record public Hyperliquid market streams (trades with buyer and seller, BBO, L2 book, "
+        "completed 1m candles) and HyperEVM blocks, transactions and ERC-20 transfers into "
+        "<data-dir>/raw/<stream>/date=YYYY-MM-DD/hour=HH/part-N.parquet. Stops cleanly on Ctrl-C/SIGTERM.",
+    )
+    p.add_argument("--ws-url", help="Hyperliquid WebSocket URL (default: mainnet, or HYPERTRACK_WS_URL)")
+    p.add_argument("--info-url", help="Hyperliquid Info URL (default: https://api.hyperliquid.xyz/info)")
+    p.add_argument("--data-dir", help="data folder (default: HYPERTRACK_DATA_DIR or ./data)")
+    p.add_argument("--coins", help="comma-separated coins, e.g. BTC,ETH (default: every listed perp coin)")
+    p.add_argument("--streams", help="comma-separated: trades,bbo,l2book,candles,evm (default: all, or "
+                   "HYPERTRACK_STREAMS / RECORD_* flags)")
+    p.add_argument("--flush-seconds", type=float, help="write buffered rows at least this often (default 10)")
+    p.add_argument("--close-grace", type=float, dest="close_grace",
+                   help="seconds after an hour ends before it is closed (default 120)")
+    p.add_argument("--rpc-url", help="HyperEVM HTTP JSON-RPC URL (default: MAINNET_RPC_HTTP from .env, else public)")
+    p.add_argument("--rpc-ws-url", help="HyperEVM WebSocket RPC URL for newHeads (default: MAINNET_RPC_WS)")
+    p.add_argument("--rpc-rate-limit", type=float, default=100.0,
+                   help="HyperEVM requests per minute (default 100, the public RPC's limit; 0 = unlimited)")
+    p.add_argument("--evm-start-block", type=int, help="first HyperEVM block when there is no saved state "
+                   "(default: the next new block)")
+    p.add_argument("--max-runtime", type=float, help="stop cleanly after this many seconds")
+    p.add_argument("--max-connections", type=int, default=5, help="WebSocket connections (1-10, default 5)")
+    p.add_argument("--ping-interval", type=float, default=50.0, help="seconds between pings (default 50)")
+    p.add_argument("--stall-timeout", type=float, default=75.0,
+                   help="reconnect when nothing arrived for this many seconds (default 75)")
+    p.add_argument("--status-interval", type=float, default=5.0, help="seconds between status lines (default 5)")
+    p.add_argument("--max-frame-bytes", type=int, default=8 << 20, help="larger frames are skipped (default 8 MiB)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every warning (bad frames, disconnects)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _positive(name: str, value: float | None) -> None:
+    from hypertrack_pipeline.errors import UserError
+
+    if value is not None and value <= 0:
+        raise UserError(f"{name} must be > 0, got {value:g}")
+
+
+def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported lazily)
+    """Settings (environment, .env) overridden by flags → RecorderOptions."""
+    from hypertrack_pipeline.config import _url, load_settings, parse_streams
+    from hypertrack_pipeline.errors import UserError
+    from hypertrack_pipeline.hyperliquid.session import SessionOptions
+    from hypertrack_pipeline.recorder.app import RecorderOptions
+
+    for name in ("flush_seconds", "close_grace", "max_runtime", "ping_interval", "stall_timeout", "status_interval"):
+        if name != "close_grace":
+            _positive("--" + name.replace("_", "-"), getattr(args, name))
+    if args.close_grace is not None and args.close_grace < 0:
+        raise UserError(f"--close-grace must be ≥ 0, got {args.close_grace:g}")
+    if not 1 <= args.max_connections <= 10:
+        raise UserError(f"--max-connections must be between 1 and 10, got {args.max_connections}")
+    overrides: dict[str, object] = {
+        "ws_url": _url("--ws-url", args.ws_url, ("ws", "wss")) if args.ws_url else None,
+        "info_url": _url("--info-url", args.info_url, ("http", "https")) if args.info_url else None,
+        "rpc_http": _url("--rpc-url", args.rpc_url, ("http", "https")) if args.rpc_url else None,
+        "rpc_ws": _url("--rpc-ws-url", args.rpc_ws_url, ("ws", "wss")) if args.rpc_ws_url else None,
+        "streams": parse_streams(args.streams) if args.streams else None,
+        "flush_seconds": args.flush_seconds,
+        "close_grace_seconds": args.close_grace,
+    }
+    settings = load_settings(data_dir=args.data_dir, **overrides)
+    coins = None
+    if args.coins:
+        coins = [c.strip() for c in args.coins.split(",") if c.strip()]
+        if not coins:
+            raise UserError("--coins: no coin given")
+    return RecorderOptions(
+        data_dir=settings.data_dir,
+        streams=settings.streams,
+        ws_url=settings.ws_url,
+        info_url=settings.info_url,
+        coins=coins,
+        flush_seconds=settings.flush_seconds,
+        close_grace_seconds=settings.close_grace_seconds,
+        rpc_http=settings.evm_rpc_http,
+        rpc_ws=settings.rpc_ws,
+        rpc_requests_per_min=args.rpc_rate_limit,
+        evm_start_block=args.evm_start_block,
+        max_runtime_s=args.max_runtime,
+        max_connections=args.max_connections,
+        max_frame_bytes=args.max_frame_bytes,
+        status_interval_s=args.status_interval,
+        session=SessionOptions(ping_interval_s=args.ping_interval, stall_timeout_s=args.stall_timeout),
+        settings_view=settings.describe(),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from hypertrack_pipeline.recorder.app import Recorder
+
+    logging.basicConfig(
+        level=logging.WARNING if args.verbose else logging.ERROR,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    opts = options_from_args(args)
+    return Recorder(opts).run()
