@@ -13,10 +13,20 @@ from hypertrack_pipeline.warehouse.checks import (
 from hypertrack_pipeline.warehouse.features import build_wallet_features
 from hypertrack_pipeline.warehouse.loading import load_hours
 from hypertrack_pipeline.warehouse.pnl import build_wallet_pnl
-from hypertrack_pipeline.warehouse.query import publish_snapshot, run_query
-from hypertrack_pipeline.warehouse.schema import ensure_schema
+from hypertrack_pipeline.warehouse.query import format_table, publish_snapshot, query_warehouse, run_query
+from hypertrack_pipeline.warehouse.schema import (
+    RAW_TABLE_DESCRIPTIONS,
+    data_dictionary_markdown,
+    ensure_schema,
+)
+from hypertrack_pipeline.warehouse.window import feature_window
 
 __all__ = [
+    "RAW_TABLE_DESCRIPTIONS",
+    "data_dictionary_markdown",
+    "feature_window",
+    "format_table",
+    "query_warehouse",
     "build_wallet_features",
     "build_wallet_pnl",
     "check_candle_coverage",

@@ -1,0 +1,171 @@
+"""wallet_positions, wallet_pnl and wallet_pnl_hourly (SPEC §8).
+
+DuckDB sorts the window's fills by (coin, wallet, time, tid) and hands numeric arrays to the
+vectorized average-cost pass in :mod:`avgcost`; the results go back into DuckDB, where marking
+(last mid per coin), per-wallet aggregation, the hourly curve and its drawdown are SQL.
+
+Self-trades (buyer == seller) are left out of the accounting: their two legs cancel for the
+wallet (no position, no PnL), but they still count in ``fills`` and ``notional``. The position
+before the window's first fill is unknown and taken as 0. No fees (the trades stream has none).
+Mark price of a coin: the mid of its last BBO row before the window end; when the coin has no BBO,
+the last L2 mid; when it has neither, the last trade price.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from hypertrack_pipeline.warehouse.avgcost import average_cost
+from hypertrack_pipeline.warehouse.schema import ensure_schema
+from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
+
+_HOUR_MS = 3_600_000
+
+
+def _marks_sql(win: str) -> str:
+    """(coin, hour_ms, mid): each coin's last mark in each hour, preferring BBO, then L2, then trades."""
+    return f"""
+    WITH b AS (SELECT coin, time_ms - time_ms % {_HOUR_MS} AS hour_ms, arg_max(mid, time_ms) AS mid
+               FROM bbo WHERE mid IS NOT NULL AND {win} GROUP BY ALL),
+         l AS (SELECT coin, time_ms - time_ms % {_HOUR_MS} AS hour_ms, arg_max(mid, time_ms) AS mid
+               FROM l2_snapshots WHERE mid IS NOT NULL AND {win}
+                 AND coin NOT IN (SELECT DISTINCT coin FROM b) GROUP BY ALL),
+         t AS (SELECT coin, time_ms - time_ms % {_HOUR_MS} AS hour_ms, arg_max(px, (time_ms, tid)) AS mid
+               FROM trades WHERE {win}
+                 AND coin NOT IN (SELECT DISTINCT coin FROM b UNION SELECT DISTINCT coin FROM l)
+               GROUP BY ALL)
+    SELECT * FROM b UNION ALL SELECT * FROM l UNION ALL SELECT * FROM t
+    """
+
+
+def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None, end_ms: int | None = None,
+                     prefix: str = "") -> dict:
+    """Rebuild {prefix}wallet_positions, {prefix}wallet_pnl and {prefix}wallet_pnl_hourly for the window
+    [start_ms, end_ms) (default: all data); returns row counts and totals as metadata."""
+    ensure_schema(con)
+    prefix = check_identifier(prefix)
+    win = window_sql(start_ms, end_ms)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _pnl_groups AS
+        SELECT row_number() OVER (ORDER BY coin, wallet) - 1 AS gid, coin, wallet, fills, notional
+        FROM (SELECT coin, wallet, count(*) AS fills, sum(notional) AS notional
+              FROM fills WHERE {win} GROUP BY coin, wallet)""")
+    src = con.execute(f"""
+        SELECT g.gid, f.time_ms - f.time_ms % {_HOUR_MS} AS hour_ms, f.side_sign * f.sz AS qty, f.px
+        FROM fills f JOIN _pnl_groups g USING (coin, wallet)
+        WHERE {win.replace('time_ms', 'f.time_ms')} AND f.wallet <> f.counterparty
+        ORDER BY g.gid, f.time_ms, f.tid""").fetchnumpy()
+    gid = np.asarray(src["gid"], dtype=np.int64)
+    hour_ms = np.asarray(src["hour_ms"], dtype=np.int64)
+    px = np.asarray(src["px"], dtype=np.float64)
+    n = len(gid)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = gid[1:] != gid[:-1]
+    res = average_cost(starts, np.asarray(src["qty"], dtype=np.float64), px)
+    ends = np.ones(n, dtype=bool)  # last fill of each (group, hour)
+    ends[:-1] = (gid[1:] != gid[:-1]) | (hour_ms[1:] != hour_ms[:-1])
+    cum_realized = np.cumsum(res.realized)  # per group: subtract the group's starting offset below
+    first = np.flatnonzero(starts)
+    offset = np.where(first > 0, cum_realized[np.maximum(first - 1, 0)], 0.0)
+    cum_realized = cum_realized - np.repeat(offset, np.diff(np.append(first, n)))
+    states = pa.table({
+        "gid": gid[ends], "hour_ms": hour_ms[ends], "position": res.position[ends],
+        "avg_cost": res.avg_cost[ends], "cum_realized": cum_realized[ends],
+    })
+    group_ids = gid[starts]
+    per_group = pa.table({
+        "gid": group_ids,
+        "closing_fills": np.add.reduceat(res.closing.astype(np.int64), first) if n else np.zeros(0, np.int64),
+        "wins": np.add.reduceat((res.realized > 0).astype(np.int64), first) if n else np.zeros(0, np.int64),
+        "peak_notional": np.maximum.reduceat(np.abs(res.position) * px, first) if n else np.zeros(0),
+    })
+    con.register("_pnl_states", states)
+    con.register("_pnl_per_group", per_group)
+    try:
+        _write_tables(con, prefix, win, end_ms)
+    finally:
+        con.unregister("_pnl_states")
+        con.unregister("_pnl_per_group")
+        con.execute("DROP TABLE IF EXISTS _pnl_groups")
+        con.execute("DROP TABLE IF EXISTS _pnl_marks")
+    return _summary(con, prefix)
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, prefix: str, win: str, end_ms: int | None) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pnl_marks AS {_marks_sql(win)}")
+    last_hour = con.execute(f"""SELECT max(h) FROM (
+        SELECT max(time_ms - time_ms % {_HOUR_MS}) AS h FROM fills WHERE {win}
+        UNION ALL SELECT max(hour_ms) FROM _pnl_marks)""").fetchall()[0][0]
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {prefix}wallet_positions AS
+        WITH last_state AS (SELECT gid, arg_max(position, hour_ms) AS position,
+                                   arg_max(avg_cost, hour_ms) AS avg_cost,
+                                   arg_max(cum_realized, hour_ms) AS realized
+                            FROM _pnl_states GROUP BY gid),
+             last_mid AS (SELECT coin, arg_max(mid, hour_ms) AS mid FROM _pnl_marks GROUP BY coin)
+        SELECT g.wallet, g.coin,
+               coalesce(s.position, 0)::DOUBLE AS position,
+               CASE WHEN coalesce(s.position, 0) = 0 THEN 0 ELSE s.avg_cost END::DOUBLE AS avg_cost,
+               coalesce(s.realized, 0)::DOUBLE AS realized_pnl,
+               CASE WHEN coalesce(s.position, 0) = 0 THEN 0
+                    ELSE s.position * (m.mid - s.avg_cost) END::DOUBLE AS unrealized_pnl,
+               m.mid AS last_mid, g.fills::BIGINT AS fills, g.notional::DOUBLE AS notional
+        FROM _pnl_groups g LEFT JOIN last_state s USING (gid) LEFT JOIN last_mid m USING (coin)
+        ORDER BY g.wallet, g.coin""")
+    # Hourly curve: every (wallet, hour with a fill) plus the window's last hour, each coin's state
+    # carried forward (ASOF) and marked at that coin's last mid as of that hour.
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {prefix}wallet_pnl_hourly AS
+        WITH sg AS (SELECT s.*, g.wallet, g.coin FROM _pnl_states s JOIN _pnl_groups g USING (gid)),
+             grid_hours AS (SELECT DISTINCT wallet, hour_ms FROM sg
+                            UNION SELECT DISTINCT wallet, {last_hour if last_hour is not None else 0}::BIGINT
+                            FROM sg),
+             grid AS (SELECT h.wallet, h.hour_ms, c.gid, c.coin
+                      FROM grid_hours h JOIN (SELECT DISTINCT wallet, gid, coin FROM sg) c USING (wallet)),
+             carried AS (SELECT grid.wallet, grid.hour_ms, grid.coin, s.position, s.avg_cost, s.cum_realized
+                         FROM grid ASOF JOIN _pnl_states s
+                           ON grid.gid = s.gid AND grid.hour_ms >= s.hour_ms),
+             marked AS (SELECT c.*, m.mid FROM carried c ASOF LEFT JOIN _pnl_marks m
+                          ON c.coin = m.coin AND c.hour_ms >= m.hour_ms)
+        SELECT wallet, epoch_ms(hour_ms) AS hour,
+               sum(cum_realized)::DOUBLE AS cum_realized_pnl,
+               sum(cum_realized + CASE WHEN position = 0 THEN 0
+                                       ELSE position * (coalesce(mid, avg_cost) - avg_cost) END)::DOUBLE
+                   AS cum_total_pnl
+        FROM marked GROUP BY wallet, hour_ms ORDER BY wallet, hour_ms""")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {prefix}wallet_pnl AS
+        WITH pos AS (SELECT wallet, sum(realized_pnl) AS realized_pnl, sum(unrealized_pnl) AS unrealized_pnl,
+                            sum(notional) AS notional, count(*) AS coins
+                     FROM {prefix}wallet_positions GROUP BY wallet),
+             grp AS (SELECT g.wallet, sum(p.closing_fills) AS closing_fills, sum(p.wins) AS wins,
+                            max(p.peak_notional) AS peak
+                     FROM _pnl_groups g JOIN _pnl_per_group p USING (gid) GROUP BY g.wallet),
+             dd AS (SELECT wallet, max(greatest(peak, 0) - cum_total_pnl) AS max_drawdown
+                    FROM (SELECT wallet, cum_total_pnl,
+                                 max(cum_total_pnl) OVER (PARTITION BY wallet ORDER BY hour
+                                                         ROWS UNBOUNDED PRECEDING) AS peak
+                          FROM {prefix}wallet_pnl_hourly) GROUP BY wallet)
+        SELECT pos.wallet, pos.realized_pnl::DOUBLE AS realized_pnl, pos.unrealized_pnl::DOUBLE AS unrealized_pnl,
+               (pos.realized_pnl + pos.unrealized_pnl)::DOUBLE AS total_pnl, pos.notional::DOUBLE AS notional,
+               CASE WHEN pos.notional > 0 THEN (pos.realized_pnl + pos.unrealized_pnl) / pos.notional
+                    ELSE 0 END::DOUBLE AS pnl_per_notional,
+               CASE WHEN coalesce(grp.closing_fills, 0) > 0 THEN grp.wins / grp.closing_fills
+                    ELSE 0 END::DOUBLE AS win_rate,
+               coalesce(grp.closing_fills, 0)::BIGINT AS closing_fills,
+               greatest(coalesce(dd.max_drawdown, 0), 0)::DOUBLE AS max_drawdown,
+               coalesce(grp.peak, 0)::DOUBLE AS peak_position_notional, pos.coins::BIGINT AS coins
+        FROM pos LEFT JOIN grp USING (wallet) LEFT JOIN dd USING (wallet)
+        ORDER BY pos.wallet""")
+
+
+def _summary(con: duckdb.DuckDBPyConnection, prefix: str) -> dict:
+    rows = {t: con.execute(f"SELECT count(*) FROM {prefix}{t}").fetchall()[0][0]
+            for t in ("wallet_positions", "wallet_pnl", "wallet_pnl_hourly")}
+    realized, unrealized = con.execute(
+        f"SELECT coalesce(sum(realized_pnl), 0), coalesce(sum(unrealized_pnl), 0) FROM {prefix}wallet_pnl"
+    ).fetchall()[0]
+    return {"rows": rows, "wallets": rows["wallet_pnl"], "sum_realized_pnl": float(realized),
+            "sum_unrealized_pnl": float(unrealized)}
