@@ -25,8 +25,9 @@ _EXPORTS: dict[str, str] = {
     "Checkpoint": "checkpoints",
     "save_checkpoint": "checkpoints",
     "load_checkpoint": "checkpoints",
-    "list_versions": "checkpoints",
-    "latest_version": "checkpoints",
+    "list_versions": "registry",
+    "latest_version": "registry",
+    "latest_model_info": "registry",
     "train_from_warehouse": "pipeline",
     "score_wallets": "pipeline",
     "compare_versions": "pipeline",
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "head_errors_vs_baseline": "metrics",
     "spearman": "metrics",
     "classification_report": "metrics",
+    "archetype_report": "metrics",
     "metrics_metadata": "metrics",
 }
 

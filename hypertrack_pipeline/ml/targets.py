@@ -1,0 +1,378 @@
+"""Training targets for the six heads (SPEC §9), computed from the warehouse.
+
+The prototype trained against zeros. Here every head has a target derived from the data; each
+definition is below, next to the code that computes it (all vectorized numpy over one row per
+wallet). Percentile ranks are ``(average rank − 1) / (n − 1)`` in [0, 1] (0.5 when n = 1).
+
+Point-in-time profitability: the fills' time range [min, max] is split at a boundary (default: the
+median fill time — the midpoint of the data by volume of fills. The midpoint of [min, max] would be
+the same on evenly dense data, but a sparse tail such as the simulator's 45-day HODLer
+prehistory would put it in an almost empty stretch and leave few wallets in the late window). Early-window features go to ``wallet_features_early``, late-window PnL to
+``late_wallet_pnl``; the model then learns early features → late profitability for wallets active
+in both windows, so the score predicts *future* profitability without look-ahead. When the data
+does not span two windows (too few wallets in both), it falls back to same-window features and
+PnL and says so (``profitability_window = 'same'``). The other heads describe the wallet as it is,
+so their targets come from the full-window ``wallet_features`` / ``wallet_pnl``.
+
+Writes ``wallet_training_targets`` — one row per training wallet: ``wallet``, ``t_style_0..5``,
+``t_risk``, ``t_profitability``, ``t_bot``, ``t_influence``, ``t_sophistication``,
+``next_pnl_per_notional`` / ``next_total_pnl`` (PnL of the profitability window: the later window,
+or the same one in the fallback), ``profitability_window`` ('next' | 'same'), the 36 input
+features (early window or full window) and ``split`` ('train' 70 % | 'val' 15 % | 'test' 15 %,
+from md5(wallet), so a wallet keeps its split across rebuilds) — and the one-row
+``wallet_training_window`` (the data window, for checkpoint metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.stats import rankdata
+
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
+
+TARGETS_TABLE = "wallet_training_targets"
+WINDOW_TABLE = "wallet_training_window"
+EARLY_FEATURES_TABLE = "wallet_features_early"
+LATE_PREFIX = "late_"
+STYLE_DIMS = (
+    "momentum",
+    "mean_reversion",
+    "volatility_trading",
+    "market_making",
+    "trend_following",
+    "contrarian",
+)
+# Trend-following style saturates around a 0.5 % candle move in the traded direction.
+TREND_SCALE = 0.005
+# Bot frequency component reaches 1 at 1000 events per day (log scale).
+BOT_FREQ_DECADES = 3.0
+# Sophistication breadth reaches 1 at 20 distinct coins/tokens (log scale).
+BREADTH_FULL = 20.0
+MIN_OVERLAP_WALLETS = 20
+
+_PNL_COLS = ("notional", "pnl_per_notional", "total_pnl", "max_drawdown", "peak_position_notional")
+
+
+def percentile_rank(values: np.ndarray) -> np.ndarray:
+    """(average rank − 1)/(n − 1): ties share a rank, the lowest value maps to 0, the highest to 1."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    if n == 1:
+        return np.full(1, 0.5)
+    return (rankdata(values, method="average") - 1.0) / (n - 1.0)
+
+
+def _masked_rank(values: np.ndarray, mask: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    out = np.full(len(values), fill, dtype=np.float64)
+    if mask.any():
+        out[mask] = percentile_rank(values[mask])
+    return out
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), 0.0)
+
+
+# ---------------------------------------------------------------------------- the six targets
+
+
+def profitability_target(pnl_per_notional: np.ndarray, notional: np.ndarray) -> np.ndarray:
+    """Percentile rank of PnL / notional among wallets that traded, shrunk toward 0.5 by turnover.
+
+    ``t = 0.5 + (rank − 0.5) · w`` with ``w = min(1, notional / median notional)``: a wallet that
+    traded at least the median notional keeps its rank; one that barely traded sits near 0.5
+    (one lucky $10 fill says nothing). Wallets without notional get 0.5.
+    """
+    ppn = np.nan_to_num(np.asarray(pnl_per_notional, dtype=np.float64))
+    notional = np.nan_to_num(np.asarray(notional, dtype=np.float64))
+    traded = notional > 0
+    out = np.full(len(ppn), 0.5)
+    if traded.any():
+        rank = percentile_rank(ppn[traded])
+        weight = np.minimum(1.0, notional[traded] / np.median(notional[traded]))
+        out[traded] = 0.5 + (rank - 0.5) * weight
+    return out
+
+
+def risk_target(
+    peak_position_notional: np.ndarray, avg_value: np.ndarray, max_drawdown: np.ndarray
+) -> np.ndarray:
+    """Mean of two percentiles among wallets with fills (0 for wallets without fills):
+
+    - exposure = peak |position notional| / mean fill notional: how many typical fills of inventory
+      the wallet piles up (a market maker stays near 1, a position trader goes far above);
+    - drawdown = |max drawdown| / peak |position notional|: PnL volatility per dollar at risk.
+    """
+    peak = np.abs(np.nan_to_num(np.asarray(peak_position_notional, dtype=np.float64)))
+    avg_value = np.nan_to_num(np.asarray(avg_value, dtype=np.float64))
+    drawdown = np.abs(np.nan_to_num(np.asarray(max_drawdown, dtype=np.float64)))
+    traded = avg_value > 0
+    exposure = _safe_div(peak, avg_value)
+    dd_ratio = _safe_div(drawdown, peak)
+    return 0.5 * _masked_rank(exposure, traded) + 0.5 * _masked_rank(dd_ratio, traded)
+
+
+def bot_target(
+    tx_count: np.ndarray,
+    burstiness: np.ndarray,
+    size_entropy: np.ndarray,
+    hour_entropy: np.ndarray,
+    tx_per_day: np.ndarray,
+) -> np.ndarray:
+    """Weak bot label: the geometric mean of four cues, each in [0, 1] — an AND, not an OR: a busy
+    human (or an event-driven trader with Poisson-like timing) scores high on frequency and 24/7
+    activity but not on clockwork timing, and a single missing cue must pull the label down.
+
+    - regular timing: 1 − burstiness, clipped (periodic = 1, Poisson-like = 0); 0 below 3 events;
+    - constant size: 1 − size_entropy; 0 below 2 events (one fill is no evidence of constancy);
+    - 24/7 activity: hour_entropy (uniform over the 24 hours = 1);
+    - high frequency: log10(1 + tx_per_day) / 3, capped at 1 (1000 events/day = 1).
+    """
+    tx = np.nan_to_num(np.asarray(tx_count, dtype=np.float64))
+    regular = np.where(tx >= 3, np.clip(1.0 - np.nan_to_num(burstiness), 0.0, 1.0), 0.0)
+    constant = np.where(tx >= 2, np.clip(1.0 - np.nan_to_num(size_entropy), 0.0, 1.0), 0.0)
+    around_clock = np.clip(np.nan_to_num(hour_entropy), 0.0, 1.0)
+    freq = np.clip(np.log10(1.0 + np.maximum(np.nan_to_num(tx_per_day), 0.0)) / BOT_FREQ_DECADES, 0.0, 1.0)
+    return (regular * constant * around_clock * freq) ** 0.25
+
+
+def influence_target(total_value: np.ndarray) -> np.ndarray:
+    """The wallet's share of all traded notional (sum over wallets of fill notional), in per-mille."""
+    value = np.maximum(np.nan_to_num(np.asarray(total_value, dtype=np.float64)), 0.0)
+    total = value.sum()
+    return 1000.0 * value / total if total > 0 else np.zeros(len(value))
+
+
+def sophistication_target(
+    order_book_participation: np.ndarray,
+    avg_slippage: np.ndarray,
+    unique_tokens: np.ndarray,
+    avg_market_impact: np.ndarray,
+    total_value: np.ndarray,
+) -> np.ndarray:
+    """Mean of four cues among wallets with fills (0 without fills):
+
+    - maker share (order_book_participation);
+    - low slippage: 1 − percentile of avg_slippage (makers, who earn the spread, rank best);
+    - breadth: ln(1 + distinct coins/tokens) / ln(21), capped at 1;
+    - execution quality: 1 − percentile of avg_market_impact (orders that do not push the price).
+    """
+    traded = np.nan_to_num(np.asarray(total_value, dtype=np.float64)) > 0
+    maker = np.clip(np.nan_to_num(order_book_participation), 0.0, 1.0)
+    low_slip = 1.0 - _masked_rank(np.nan_to_num(avg_slippage), traded, fill=1.0)
+    breadth = np.minimum(1.0, np.log1p(np.maximum(np.nan_to_num(unique_tokens), 0.0)) / np.log1p(BREADTH_FULL))
+    quality = 1.0 - _masked_rank(np.nan_to_num(avg_market_impact), traded, fill=1.0)
+    return np.where(traded, (maker + low_slip + breadth + quality) / 4.0, 0.0)
+
+
+def style_target(f: dict[str, np.ndarray]) -> np.ndarray:
+    """6-D style in [-1, 1] from features 22–33 (n × 6, order of STYLE_DIMS):
+
+    0 momentum = momentum_score; 1 mean reversion = mean_reversion_score (both already in [-1, 1]);
+    2 volatility trading = 2·volatility_trading_score − 1; 3 market making = 2·market_maker_score − 1;
+    4 trend following = tanh(avg_candle_momentum / 0.005); 5 contrarian = 1 − 2·positive_momentum_ratio.
+    Dimensions that need candles (2, 4, 5) are 0 (neutral) for wallets without candle coverage,
+    and dimension 3 is 0 for wallets without fills, instead of reading a missing value as −1.
+    """
+    names = ("max_candle_volume", "max_candle_volatility", "total_value", "momentum_score",
+             "mean_reversion_score", "volatility_trading_score", "market_maker_score",
+             "avg_candle_momentum", "positive_momentum_ratio")
+    get = {k: np.nan_to_num(np.asarray(f[k], dtype=np.float64)) for k in names}
+    has_candles = (get["max_candle_volume"] > 0) | (get["max_candle_volatility"] > 0)
+    traded = get["total_value"] > 0
+    style = np.column_stack(
+        [
+            get["momentum_score"],
+            get["mean_reversion_score"],
+            np.where(has_candles, 2.0 * get["volatility_trading_score"] - 1.0, 0.0),
+            np.where(traded, 2.0 * get["market_maker_score"] - 1.0, 0.0),
+            np.where(has_candles, np.tanh(get["avg_candle_momentum"] / TREND_SCALE), 0.0),
+            np.where(has_candles, 1.0 - 2.0 * get["positive_momentum_ratio"], 0.0),
+        ]
+    )
+    return np.clip(style, -1.0, 1.0)
+
+
+def descriptive_targets(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every head but profitability, from one window's features + PnL columns."""
+    return {
+        "style": style_target(cols),
+        "risk": risk_target(cols["peak_position_notional"], cols["avg_value"], cols["max_drawdown"]),
+        "bot": bot_target(
+            cols["tx_count"], cols["burstiness"], cols["size_entropy"], cols["hour_entropy"], cols["tx_per_day"]
+        ),
+        "influence": influence_target(cols["total_value"]),
+        "sophistication": sophistication_target(
+            cols["order_book_participation"],
+            cols["avg_slippage"],
+            cols["unique_tokens"],
+            cols["avg_market_impact"],
+            cols["total_value"],
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------- warehouse glue
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.sql(f"SELECT count(*) FROM information_schema.tables WHERE table_name = '{name}'").fetchall()
+    return bool(rows[0][0])
+
+
+def _features_with_pnl(con: duckdb.DuckDBPyConnection, features: str, pnl: str) -> dict[str, np.ndarray]:
+    feats = ", ".join(f'coalesce(f."{c}", 0)::DOUBLE AS "{c}"' for c in FEATURE_NAMES)
+    pnl_cols = ", ".join(f'p."{c}"::DOUBLE AS "{c}"' for c in _PNL_COLS)
+    table = con.sql(
+        f"SELECT f.wallet, {feats}, {pnl_cols} FROM {features} f LEFT JOIN {pnl} p USING (wallet) ORDER BY f.wallet"
+    ).to_arrow_table()
+    out = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    for c in _PNL_COLS:
+        out[c] = np.nan_to_num(np.asarray(out[c], dtype=np.float64))
+    return out
+
+
+def _default_builders() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    from hypertrack_pipeline.warehouse import build_wallet_features, build_wallet_pnl
+
+    return build_wallet_features, build_wallet_pnl
+
+
+def build_training_targets(
+    con: duckdb.DuckDBPyConnection,
+    boundary_ms: int | None = None,
+    *,
+    min_overlap_wallets: int = MIN_OVERLAP_WALLETS,
+    feature_builder: Callable[..., Any] | None = None,
+    pnl_builder: Callable[..., Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``wallet_training_targets`` + ``wallet_training_window``; return window metadata.
+
+    Needs ``fills``, ``wallet_features`` and ``wallet_pnl`` (full window). ``boundary_ms`` splits
+    the fills' time range (default: just after the median fill time). ``feature_builder`` /
+    ``pnl_builder`` default to the warehouse's ``build_wallet_features`` / ``build_wallet_pnl``;
+    fewer than ``min_overlap_wallets`` wallets trading in both windows means same-window fallback.
+    """
+    full = _features_with_pnl(con, "wallet_features", "wallet_pnl")
+    desc = descriptive_targets(full)
+    lo, hi, median = con.sql(
+        "SELECT min(time_ms), max(time_ms), quantile_disc(time_ms, 0.5) FROM fills"
+    ).fetchall()[0]
+    meta: dict[str, Any] = {
+        "data_start_ms": int(lo) if lo is not None else None,
+        "data_end_ms": int(hi) if hi is not None else None,
+        "boundary_ms": None,
+        "profitability_window": "same",
+        "feature_window": "full",
+        "overlap_wallets": 0,
+    }
+    if boundary_ms is None and lo is not None and hi is not None and hi > lo:
+        # the first fill strictly after the lower median, so both windows are non-empty
+        boundary_ms = int(median) + 1 if int(median) < int(hi) else int(hi)
+    two_windows = boundary_ms is not None and lo is not None and int(lo) < boundary_ms <= int(hi)
+    rows: dict[str, np.ndarray] | None = None
+    if two_windows:
+        if feature_builder is None or pnl_builder is None:
+            default_features, default_pnl = _default_builders()
+            feature_builder = feature_builder or default_features
+            pnl_builder = pnl_builder or default_pnl
+        feature_builder(con, start_ms=None, end_ms=boundary_ms, table=EARLY_FEATURES_TABLE)
+        pnl_builder(con, start_ms=boundary_ms, end_ms=None, prefix=LATE_PREFIX)
+        early = _features_with_pnl(con, EARLY_FEATURES_TABLE, f"{LATE_PREFIX}wallet_pnl")
+        in_both = early["notional"] > 0
+        meta["boundary_ms"] = int(boundary_ms)
+        meta["overlap_wallets"] = int(in_both.sum())
+        if in_both.sum() >= max(min_overlap_wallets, 2):
+            rows = {k: v[in_both] for k, v in early.items()}
+            meta.update(profitability_window="next", feature_window="early")
+        else:
+            meta["note"] = (
+                f"only {int(in_both.sum())} wallets traded in both windows (< {min_overlap_wallets}): "
+                "profitability target falls back to the same window"
+            )
+    else:
+        meta["note"] = "data does not span two windows: profitability target uses the same window"
+    if rows is None:
+        rows = full
+        pos = np.arange(len(full["wallet"]))
+    else:
+        pos = np.searchsorted(full["wallet"], rows["wallet"])  # full is sorted by wallet
+        pos = np.clip(pos, 0, max(len(full["wallet"]) - 1, 0))
+        keep = (len(full["wallet"]) > 0) & (full["wallet"][pos] == rows["wallet"])
+        rows = {k: v[keep] for k, v in rows.items()}
+        pos = pos[keep]
+    t_profit = profitability_target(rows["pnl_per_notional"], rows["notional"])
+    columns: dict[str, Any] = {"wallet": pa.array(rows["wallet"], type=pa.string())}
+    for j in range(6):
+        columns[f"t_style_{j}"] = desc["style"][pos, j]
+    columns["t_risk"] = desc["risk"][pos]
+    columns["t_profitability"] = t_profit
+    columns["t_bot"] = desc["bot"][pos]
+    columns["t_influence"] = desc["influence"][pos]
+    columns["t_sophistication"] = desc["sophistication"][pos]
+    columns["next_pnl_per_notional"] = rows["pnl_per_notional"]
+    columns["next_total_pnl"] = rows["total_pnl"]
+    columns["profitability_window"] = pa.array([meta["profitability_window"]] * len(pos), type=pa.string())
+    for c in FEATURE_NAMES:
+        columns[c] = np.asarray(rows[c], dtype=np.float64)
+    staged = pa.table(columns)
+    con.register("_ht_targets_stage", staged)
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {TARGETS_TABLE} AS
+            SELECT * EXCLUDE (profitability_window), profitability_window,
+                CASE WHEN md5_number(wallet) % 100 < 70 THEN 'train'
+                     WHEN md5_number(wallet) % 100 < 85 THEN 'val' ELSE 'test' END AS split
+            FROM _ht_targets_stage ORDER BY wallet"""
+        )
+    finally:
+        con.unregister("_ht_targets_stage")
+    meta["rows"] = int(len(pos))
+    meta["feature_start_ms"] = meta["data_start_ms"]
+    meta["feature_end_ms"] = meta["boundary_ms"] if meta["feature_window"] == "early" else meta["data_end_ms"]
+    meta["target_start_ms"] = meta["boundary_ms"] if meta["profitability_window"] == "next" else meta["data_start_ms"]
+    meta["target_end_ms"] = meta["data_end_ms"]
+    window = {k: [meta.get(k)] for k in _WINDOW_COLUMNS}
+    con.register("_ht_window_stage", pa.table(window, schema=_WINDOW_SCHEMA))
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {WINDOW_TABLE} AS SELECT * FROM _ht_window_stage")
+    finally:
+        con.unregister("_ht_window_stage")
+    counts = con.sql(f"SELECT split, count(*) FROM {TARGETS_TABLE} GROUP BY split").fetchall()
+    meta.update({f"{name}_wallets": int(n) for name, n in counts})
+    return meta
+
+
+_WINDOW_SCHEMA = pa.schema(
+    [
+        ("profitability_window", pa.string()),
+        ("feature_window", pa.string()),
+        ("data_start_ms", pa.int64()),
+        ("data_end_ms", pa.int64()),
+        ("boundary_ms", pa.int64()),
+        ("feature_start_ms", pa.int64()),
+        ("feature_end_ms", pa.int64()),
+        ("target_start_ms", pa.int64()),
+        ("target_end_ms", pa.int64()),
+        ("overlap_wallets", pa.int64()),
+        ("rows", pa.int64()),
+        ("note", pa.string()),
+    ]
+)
+_WINDOW_COLUMNS = tuple(_WINDOW_SCHEMA.names)
+
+
+def read_window(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The data window of the last target build ({} when none was built)."""
+    if not _table_exists(con, WINDOW_TABLE):
+        return {}
+    table = con.sql(f"SELECT * FROM {WINDOW_TABLE} LIMIT 1").to_arrow_table().to_pylist()
+    return table[0] if table else {}
