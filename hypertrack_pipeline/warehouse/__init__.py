@@ -13,7 +13,13 @@ from hypertrack_pipeline.warehouse.checks import (
 from hypertrack_pipeline.warehouse.features import build_wallet_features
 from hypertrack_pipeline.warehouse.loading import load_hours
 from hypertrack_pipeline.warehouse.pnl import build_wallet_pnl
-from hypertrack_pipeline.warehouse.query import format_table, publish_snapshot, query_warehouse, run_query
+from hypertrack_pipeline.warehouse.query import (
+    format_table,
+    open_for_reading,
+    publish_snapshot,
+    query_warehouse,
+    run_query,
+)
 from hypertrack_pipeline.warehouse.schema import (
     RAW_TABLE_DESCRIPTIONS,
     data_dictionary_markdown,
@@ -26,6 +32,7 @@ __all__ = [
     "data_dictionary_markdown",
     "feature_window",
     "format_table",
+    "open_for_reading",
     "query_warehouse",
     "build_wallet_features",
     "build_wallet_pnl",

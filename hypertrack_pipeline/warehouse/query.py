@@ -13,6 +13,8 @@ import io
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,20 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+@contextmanager
+def open_for_reading(settings: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection to the snapshot (else the warehouse) for CLI commands."""
+    for path in (Path(settings.snapshot_path), Path(settings.warehouse_path)):
+        if path.exists():
+            try:
+                con = duckdb.connect(str(path), read_only=True)
+            except duckdb.Error as exc:
+                raise UserError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+    raise UserError(f"no warehouse at {settings.warehouse_path} yet (load some data first)")

@@ -1,0 +1,202 @@
+"""`hypertrack` — one command line for every stage.
+
+    hypertrack demo | materialize | sql | report | evaluate | models | simulate | serve-sim | record
+
+User mistakes (bad paths, bad SQL, malformed settings, unreachable URLs) print one line on stderr and
+exit 2; nothing here prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hypertrack_pipeline.errors import UserError
+
+# Subcommands contributed by the domain packages: each module has register(subparsers).
+COMMAND_MODULES = (
+    "hypertrack_pipeline.simulator.commands",
+    "hypertrack_pipeline.simulator.server_cli",
+    "hypertrack_pipeline.recorder.cli",
+)
+
+
+def _data_dir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data directory (default: $HYPERTRACK_DATA_DIR or ./data)")
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    from hypertrack_pipeline.config import load_settings
+    from hypertrack_pipeline.defs.runner import materialize
+
+    settings = load_settings(args.data_dir)
+    if not settings.raw_dir.is_dir():
+        raise UserError(f"no landing zone at {settings.raw_dir} (record or simulate first: hypertrack demo)")
+    summary = materialize(settings, force_downstream=args.force)
+    if summary.hours_skipped:
+        print(f"note: {len(summary.hours_skipped)} closed hour(s) before HYPERTRACK_PARTITIONS_START were skipped")
+    print(f"loaded {len(summary.hours_loaded)} new hour(s); warehouse: {settings.warehouse_path}")
+    _print_outputs(settings)
+    return 0
+
+
+def _print_outputs(settings) -> None:
+    print(f"  warehouse : {settings.warehouse_path}")
+    print(f"  report    : {settings.reports_dir / 'final_report.txt'}")
+    print(f"  dashboard : {settings.reports_dir / 'wallet_dashboard.html'}  (hypertrack report --open)")
+    print("  UI        : make dev, then http://127.0.0.1:3000")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from hypertrack_pipeline.config import load_settings
+    from hypertrack_pipeline.defs.runner import materialize
+    from hypertrack_pipeline.simulator import SimConfig, simulate
+
+    settings = load_settings(args.data_dir)
+    t0 = time.monotonic()
+    if any(settings.raw_dir.glob("*/date=*")) and not args.fresh:
+        print(f"landing zone {settings.raw_dir} already has data: skipping simulation (--fresh to add a market)")
+    else:
+        print(f"simulating a market into {settings.raw_dir} (seed {args.seed}, {args.wallets} wallets, "
+              f"{args.days} days)")
+        summary = simulate(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets, days=args.days))
+        print(f"  {summary}")
+    materialize(settings)
+    print(f"demo done in {time.monotonic() - t0:.0f} s")
+    _print_outputs(settings)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from hypertrack_pipeline.config import load_settings
+    from hypertrack_pipeline.warehouse import format_table, query_warehouse
+
+    settings = load_settings(args.data_dir)
+    columns, rows = query_warehouse(settings, args.query)
+    print(format_table(columns, rows, fmt=args.format))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from hypertrack_pipeline.config import load_settings
+
+    settings = load_settings(args.data_dir)
+    report = settings.reports_dir / "final_report.txt"
+    dash = settings.reports_dir / "wallet_dashboard.html"
+    if not report.exists() and not dash.exists():
+        raise UserError(f"no reports in {settings.reports_dir} yet (run: hypertrack materialize)")
+    if args.open:
+        from hypertrack_pipeline.dashboard import open_in_browser
+
+        if not dash.exists():
+            raise UserError(f"{dash} does not exist yet (run: hypertrack materialize)")
+        open_in_browser(dash)
+        print(f"opened {dash}")
+    else:
+        sys.stdout.write(report.read_text() if report.exists() else "")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import orjson
+
+    from hypertrack_pipeline.evaluation import evaluate
+
+    result = evaluate(seed=args.seed, wallets=args.wallets, days=args.days, keep=args.keep)
+    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import orjson
+
+    from hypertrack_pipeline.config import load_settings
+    from hypertrack_pipeline.ml import compare_versions_on_warehouse, list_versions
+
+    settings = load_settings(args.data_dir)
+    if args.compare:
+        from hypertrack_pipeline.warehouse import open_for_reading
+
+        with open_for_reading(settings) as con:
+            result = compare_versions_on_warehouse(con, settings.models_dir, *args.compare)
+        print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    else:
+        versions = list_versions(settings.models_dir)
+        if not versions:
+            print(f"no model versions in {settings.models_dir}")
+        for v in versions:
+            print(v)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hypertrack", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="simulate a market, run the whole pipeline, print where the outputs are")
+    _data_dir_arg(p)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--wallets", type=int, default=400)
+    p.add_argument("--days", type=float, default=2)
+    p.add_argument("--fresh", action="store_true", help="simulate even if the landing zone has data")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("materialize", help="load new closed hours of the landing zone and rebuild the outputs")
+    _data_dir_arg(p)
+    p.add_argument("--force", action="store_true", help="rebuild the wallet assets even with no new hours")
+    p.set_defaults(func=cmd_materialize)
+
+    p = sub.add_parser("sql", help="run a query on the warehouse (read-only snapshot; never blocks a run)")
+    _data_dir_arg(p)
+    p.add_argument("query")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("report", help="print final_report.txt, or --open the dashboard in the browser")
+    _data_dir_arg(p)
+    p.add_argument("--open", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("evaluate", help="simulate a market, run the pipeline in a temp dir, print metrics (JSON)")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--wallets", type=int, default=600)
+    p.add_argument("--days", type=float, default=4)
+    p.add_argument("--keep", help="keep the temp data directory at this path")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list model versions, or --compare V1 V2 on the same wallets")
+    _data_dir_arg(p)
+    p.add_argument("--compare", nargs=2, metavar=("V1", "V2"))
+    p.set_defaults(func=cmd_models)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"hypertrack {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        print(f"hypertrack {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

@@ -1,0 +1,111 @@
+"""`hypertrack evaluate`: measure the whole chain against a simulated market's ground truth.
+
+Simulates a market with the given seed into a temporary data directory, runs the pipeline through
+Dagster exactly as `hypertrack materialize` does, and reports: per-head error of the model against a
+predict-the-mean baseline on held-out wallets, per-archetype precision / recall / F1 of the matching
+categories with their macro-F1, and the Spearman correlation of predicted profitability with the
+next window's PnL. The same function feeds the model asset's metadata when ground truth is present.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+TARGETS = {"macro_f1": 0.90, "spearman": 0.30}
+
+
+def ground_truth_archetypes(data_dir: Path) -> dict[str, set[str]] | None:
+    """wallet → planted archetypes, or None when the data is not simulated."""
+    path = Path(data_dir) / "ground_truth" / "wallets.parquet"
+    if not path.exists():
+        return None
+    table = pq.read_table(path, columns=["wallet", "archetypes"]).to_pydict()
+    return {w: set(a) for w, a in zip(table["wallet"], table["archetypes"], strict=True)}
+
+
+def category_metrics(con: duckdb.DuckDBPyConnection, truth: dict[str, set[str]]) -> dict[str, Any]:
+    """Per-archetype precision / recall / F1 of the categories in the warehouse vs the ground truth."""
+    from hypertrack_pipeline.classification import (
+        ARCHETYPE_CATEGORIES,
+        UNSCORED_ARCHETYPES,
+        archetype_predictions,
+        labels_by_wallet,
+    )
+    from hypertrack_pipeline.ml import classification_report
+
+    scored = [a for a in ARCHETYPE_CATEGORIES if a not in UNSCORED_ARCHETYPES]
+    by_archetype = archetype_predictions(labels_by_wallet(con))
+    predicted: dict[str, set[str]] = {}
+    for archetype, wallets in by_archetype.items():
+        if archetype in scored:
+            for w in wallets:
+                predicted.setdefault(w, set()).add(archetype)
+    truth_scored = {w: {a for a in arch if a in scored} for w, arch in truth.items()}
+    report = classification_report(truth_scored, predicted, scored)
+    return {
+        "macro_f1": report["macro_f1"],
+        "macro_precision": report["macro_precision"],
+        "macro_recall": report["macro_recall"],
+        "per_archetype": {
+            a: {k: round(v, 4) for k, v in m.items() if k in ("precision", "recall", "f1", "support")}
+            for a, m in report["labels"].items()
+        },
+        "unscored_archetypes": sorted(UNSCORED_ARCHETYPES),
+    }
+
+
+def evaluate(seed: int, wallets: int = 600, days: float = 4, keep: str | None = None) -> dict[str, Any]:
+    from hypertrack_pipeline.config import load_settings
+    from hypertrack_pipeline.defs.runner import materialize
+    from hypertrack_pipeline.ml import latest_model_info
+    from hypertrack_pipeline.simulator import SimConfig, simulate
+
+    t0 = time.monotonic()
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="hypertrack-eval-"))
+    try:
+        settings = load_settings(work)
+        say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731 — progress on stderr, JSON on stdout
+        say(f"simulating seed {seed}: {wallets} wallets, {days} days → {work}")
+        sim = simulate(settings.data_dir, SimConfig(seed=seed, wallets=wallets, days=days), force=bool(keep))
+        materialize(settings, say=say)
+        truth = ground_truth_archetypes(settings.data_dir) or {}
+        model = latest_model_info(settings.models_dir) or {}
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            categories = category_metrics(con, truth)
+        finally:
+            con.close()
+        metrics = model.get("metrics", {})
+        heads = metrics.get("heads", {})
+        result = {
+            "seed": seed,
+            "wallets": wallets,
+            "days": days,
+            "fills": sim.fills,
+            "model_version": model.get("version"),
+            "heads_vs_baseline": heads,
+            "every_head_beats_baseline": bool(heads) and all(h.get("beats_baseline") for h in heads.values()),
+            "spearman_profitability_next_window_pnl": metrics.get("spearman_profitability_next_pnl"),
+            "profitability_target_window": metrics.get("profitability_window"),
+            "categories": categories,
+            "targets": TARGETS,
+            "seconds": round(time.monotonic() - t0, 1),
+        }
+        sp = result["spearman_profitability_next_window_pnl"]
+        result["meets_targets"] = bool(
+            result["every_head_beats_baseline"]
+            and categories["macro_f1"] >= TARGETS["macro_f1"]
+            and sp is not None and sp >= TARGETS["spearman"]
+        )
+        return result
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
