@@ -66,7 +66,7 @@ def analysis_sensor(context: dg.SensorEvaluationContext):
     event = instance.get_latest_materialization_event(dg.AssetKey("fills"))
     if event is None:
         return dg.SkipReason("no hour loaded yet")
-    latest = str(event.storage_id)
+    latest = f"{event.timestamp:.6f}"  # when fills last changed
     if context.cursor == latest:
         return dg.SkipReason("no new hours since the last analysis")
     pending = instance.get_runs(filters=dg.RunsFilter(

@@ -74,3 +74,78 @@ def test_landing_sensor_requests_a_new_hour_once(tmp_path):
         third = landing_sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor,
                                                        resources=resources))
         assert [r.partition_key for r in third.run_requests] == [H0.next().key]
+
+
+def test_analysis_sensor_runs_once_per_new_load_and_builds_everything_first():
+    from hypertrack_pipeline.defs.automation import analysis_sensor
+
+    with dg.instance_for_test() as instance:
+        assert analysis_sensor(dg.build_sensor_context(instance=instance)).skip_message
+        instance.report_runless_asset_event(dg.AssetMaterialization("fills"))
+        first = analysis_sensor(dg.build_sensor_context(instance=instance))
+        assert first.job_name == "materialize_all"  # no model yet: train it too
+        ctx = dg.build_sensor_context(instance=instance, cursor=f"{_latest(instance):.6f}")
+        assert analysis_sensor(ctx).skip_message  # nothing new since
+        instance.report_runless_asset_event(dg.AssetMaterialization("wallet_model"))
+        instance.report_runless_asset_event(dg.AssetMaterialization("fills"))
+        later = analysis_sensor(dg.build_sensor_context(instance=instance, cursor=ctx.cursor))
+        assert later.job_name == "analyze_wallets"
+
+
+def _latest(instance: dg.DagsterInstance) -> float:
+    return instance.get_latest_materialization_event(dg.AssetKey("fills")).timestamp
+
+
+def test_dagster_dev_lists_assets_sensors_and_schedule(tmp_path):
+    """`dagster dev` (what `make dev` runs) serves the project with its sensors and schedule."""
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "data" / "dagster_home" / "dagster.yaml").read_text())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DAGSTER_HOME": str(home), "HYPERTRACK_DATA_DIR": str(tmp_path / "data")}
+
+    def reset_signals() -> None:  # a background job inherits ignored SIGINT/SIGTERM
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "dev", "-m", "hypertrack_pipeline.definitions",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, preexec_fn=reset_signals,
+    )
+    query = ("{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors { name } "
+             "schedules { name } assetNodes { assetKey { path } } } } } }")
+    try:
+        deadline, data = time.monotonic() + 120, None
+        while time.monotonic() < deadline and data is None:
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+                                             data=json.dumps({"query": query}).encode(),
+                                             headers={"content-type": "application/json"})
+                body = json.loads(urllib.request.urlopen(req, timeout=5).read())
+                nodes = body["data"]["repositoriesOrError"].get("nodes")
+                data = nodes[0] if nodes else None
+            except (OSError, KeyError, ValueError):
+                time.sleep(1)
+            assert proc.poll() is None, "dagster dev exited early"
+        assert data, "dagster dev did not answer in time"
+        assets = {"/".join(a["assetKey"]["path"]) for a in data["assetNodes"]}
+        assert {"trades", "fills", "wallet_features", "wallet_model", "final_report", "wallet_dashboard"} <= assets
+        assert {s["name"] for s in data["sensors"]} == {"landing_sensor", "analysis_sensor"}
+        assert [s["name"] for s in data["schedules"]] == ["daily_retrain"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
