@@ -93,8 +93,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         if not dash.exists():
             raise UserError(f"{dash} does not exist yet (run: hypertrack materialize)")
-        open_in_browser(dash)
-        print(f"opened {dash}")
+        if open_in_browser(dash):
+            print(f"opened {dash}")
+        else:
+            print(f"no browser found here; open this file in one: {dash.resolve()}")
     else:
         sys.stdout.write(report.read_text() if report.exists() else "")
     return 0

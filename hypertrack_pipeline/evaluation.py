@@ -62,6 +62,30 @@ def category_metrics(con: duckdb.DuckDBPyConnection, truth: dict[str, set[str]])
     }
 
 
+def write_evaluation(settings: Any, categories: dict[str, Any]) -> Path:
+    """Write data/reports/evaluation.json: category metrics vs ground truth plus the model's held-out
+    metrics (final_report.txt keeps exactly the SPEC §11 layout, so the figures live beside it; the
+    dashboard shows them with the model version)."""
+    import orjson
+
+    from hypertrack_pipeline.ml import latest_model_info
+
+    model = latest_model_info(settings.models_dir) or {}
+    metrics = model.get("metrics") or {}
+    body = {
+        "model_version": model.get("version"),
+        "heads_vs_baseline": metrics.get("heads"),
+        "spearman_profitability_next_window_pnl": metrics.get("spearman_profitability_next_pnl"),
+        "categories": categories,
+    }
+    path = Path(settings.reports_dir) / "evaluation.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    tmp.replace(path)
+    return path
+
+
 def evaluate(seed: int, wallets: int = 600, days: float = 4, keep: str | None = None) -> dict[str, Any]:
     from hypertrack_pipeline.config import load_settings
     from hypertrack_pipeline.defs.runner import materialize
@@ -109,3 +133,31 @@ def evaluate(seed: int, wallets: int = 600, days: float = 4, keep: str | None = 
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def model_summary(settings: Any) -> dict[str, Any] | None:
+    """What the dashboard shows about the model: version, training window, held-out skill per head,
+    Spearman, and — on simulated data — the category macro-F1 (from evaluation.json)."""
+    import json
+
+    from hypertrack_pipeline.ml import latest_model_info
+
+    info = latest_model_info(settings.models_dir)
+    if info is None:
+        return None
+    metrics = info.get("metrics") or {}
+    out: dict[str, Any] = {
+        "version": info.get("version"),
+        "created_at": info.get("created_at"),
+        "versions": len(info.get("versions") or []),
+        "data_window": info.get("data_window"),
+        "skill_vs_mean_baseline": {h: round(float(m.get("skill", float("nan"))), 3)
+                                   for h, m in (metrics.get("heads") or {}).items()},
+        "spearman_profitability_next_window_pnl": metrics.get("spearman_profitability_next_pnl"),
+    }
+    path = Path(settings.reports_dir) / "evaluation.json"
+    if path.exists():
+        categories = json.loads(path.read_text()).get("categories") or {}
+        out["ground_truth_macro_f1"] = categories.get("macro_f1")
+        out["ground_truth_f1"] = {a: m.get("f1") for a, m in (categories.get("per_archetype") or {}).items()}
+    return out

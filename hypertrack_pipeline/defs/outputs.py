@@ -36,12 +36,12 @@ def final_report(hypertrack: HypertrackSettings, duckdb: DuckDBResource) -> dg.M
 def wallet_dashboard(hypertrack: HypertrackSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """data/reports/wallet_dashboard.html: one self-contained offline page."""
     from hypertrack_pipeline.dashboard import write_dashboard
-    from hypertrack_pipeline.ml import latest_model_info
+    from hypertrack_pipeline.evaluation import model_summary
 
     settings = hypertrack.get()
     path = settings.reports_dir / "wallet_dashboard.html"
     with duckdb.get_connection() as con:
-        info = write_dashboard(con, path, README, model_info=latest_model_info(settings.models_dir))
+        info = write_dashboard(con, path, README, model_info=model_summary(settings))
     return dg.MaterializeResult(metadata={**to_metadata(info), "path": dg.MetadataValue.path(str(path))})
 
 

@@ -99,11 +99,22 @@ def wallet_scores(hypertrack: HypertrackSettings, duckdb: DuckDBResource) -> dg.
 
 @dg.asset(deps=["wallet_scores", "wallet_features", "wallet_pnl", "fills", "trades"], group_name=GROUP,
           kinds={"duckdb"}, pool=WAREHOUSE_POOL)
-def wallet_categories(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """SPEC §10 categories with confidences, Kirilenko classes, wash-trade flags and cohorts."""
+def wallet_categories(hypertrack: HypertrackSettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """SPEC §10 categories with confidences, Kirilenko classes, wash-trade flags and cohorts; on
+    simulated data, also their precision / recall / F1 against the planted archetypes."""
     from hypertrack_pipeline.classification import categorize_wallets
+    from hypertrack_pipeline.evaluation import category_metrics, ground_truth_archetypes, write_evaluation
 
+    settings = hypertrack.get()
+    truth = ground_truth_archetypes(settings.data_dir)
     with duckdb.get_connection() as con:
         info = categorize_wallets(con)
         pv = preview(con, "wallet_categories")
-    return dg.MaterializeResult(metadata={**to_metadata(info), "preview": pv})
+        evaluation = category_metrics(con, truth) if truth else None
+    meta = {**to_metadata(info), "preview": pv}
+    if evaluation:
+        write_evaluation(settings, evaluation)
+        meta["eval.macro_f1"] = dg.MetadataValue.float(float(evaluation["macro_f1"]))
+        for archetype, m in evaluation["per_archetype"].items():
+            meta[f"eval.f1.{archetype}"] = dg.MetadataValue.float(float(m["f1"]))
+    return dg.MaterializeResult(metadata=meta)
