@@ -56,6 +56,19 @@ def test_acceptance_run_lands_every_stream_and_closes_hours(tmp_path: Path, make
     assert len(got) == len(set(got)) and set(got) <= set(sent) and len(got) >= 0.98 * len(sent)
     assert (data / "data_collection_report.txt").is_file()
     assert b"[record]" in out
+    # ... and the Dagster landing sensor picks up exactly the hours the recorder closed
+    import dagster as dg
+
+    from hypertrack_pipeline.defs.automation import landing_sensor
+    from hypertrack_pipeline.defs.resources import HypertrackSettings
+    from hypertrack_pipeline.landing.zone import closed_hours
+
+    closed = [h.key for h in closed_hours(data / "raw")]
+    assert closed
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, resources={"hypertrack": HypertrackSettings(
+            data_dir=str(data))})
+        assert [r.partition_key for r in landing_sensor(ctx).run_requests] == closed
 
 
 def test_sigterm_loses_nothing(tmp_path: Path, make_market) -> None:  # noqa: ANN001
