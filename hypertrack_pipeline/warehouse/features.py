@@ -19,8 +19,12 @@ Definitions beyond the SPEC text (documented so the numbers can be checked by ha
   bin and above $10M in the last.
 
 How: a chain of temp tables in DuckDB (addresses and coins get integer ids first so sorts and
-group-bys run on integers), one as-of lookup step in numpy (``_market_context``), one final join.
-An independent per-wallet Python implementation (``reference.py``) must give the same numbers
+group-bys run on integers). Fills come in pairs (the buyer's and the seller's leg of each trade, as
+``load_hours`` builds them and ``check_fills_match_trades`` checks), so the per-trade work (ids, the
+as-of mid lookups in numpy in ``_market_context``, the candle join) runs once per trade on the buy
+legs (``_wf_trades``) and both legs are aggregated from it; ``_wf_fills`` is a view of both legs for
+the per-fill sequences (flips, gaps); a count check refuses an unpaired fills table. An independent
+per-wallet Python implementation (``reference.py``) must give the same numbers
 (test_simulator_truth.py); each feature also has a hand-computed test (test_features.py).
 """
 
@@ -48,7 +52,7 @@ def _market_context(con: duckdb.DuckDBPyConnection) -> None:
     (np.searchsorted) over one sorted int64 key per mid: much cheaper than four SQL as-of joins
     when fills outnumber mids. For equal keys the last row in DuckDB's sort order wins.
     """
-    keys = con.execute("SELECT DISTINCT k FROM _wf_fills").fetchnumpy()["k"]
+    keys = con.execute("SELECT DISTINCT k FROM _wf_trades").fetchnumpy()["k"]
     keys = np.sort(np.asarray(keys, dtype=np.int64))
     mids = con.execute(f"""SELECT (c.cid << {_KEY_SHIFT}) | m.time_ms AS k, m.mid FROM _wf_mids m
                            JOIN _wf_coins c USING (coin) ORDER BY k""").fetchnumpy()
@@ -68,6 +72,30 @@ def _market_context(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_wf_ctx_arrow")
 
 
+def _check_paired(con: duckdb.DuckDBPyConnection, win: str) -> None:
+    """Every fill must have its other leg (load_hours writes both): the build reads the buy legs."""
+    fills, trades = con.execute(f"""SELECT (SELECT count(*) FROM fills WHERE {win}),
+                                           (SELECT count(*) FROM _wf_trades)""").fetchall()[0]
+    if fills != 2 * trades:
+        raise RuntimeError(f"fills in the window ({fills}) are not the buy and sell legs of {trades} trades; "
+                           "reload the hours with load_hours")
+
+
+def _leg(wallet: str, s: str, maker: str) -> str:
+    """One leg of every trade of ``tx`` as a fill: the wallet, its side sign ``s`` and the per-fill values."""
+    return f"""SELECT {wallet} AS wallet, cid, {s} AS s, {maker} AS is_maker, notional,
+                   CASE WHEN NOT ({maker}) AND mid_before > 0 AND mid_after IS NOT NULL
+                        THEN {s} * (mid_after - mid_before) / mid_before END AS impact,
+                   CASE WHEN mid_before > 0 THEN {s} * (px - mid_before) / mid_before END AS slip,
+                   CASE WHEN mid_5m IS NOT NULL AND mid_before IS NOT NULL
+                        THEN {s} * sign(mid_before - mid_5m) END AS mom,
+                   CASE WHEN mid_60m IS NOT NULL AND mid_before IS NOT NULL
+                        THEN -({s}) * sign(mid_before - mid_60m) END AS rev,
+                   vol, {s} * ret AS cmom, ({s} * move > 0)::INT AS cpos, trend,
+                   usd_volume, high_vol::INT AS high_vol, has_candle
+            FROM tx"""
+
+
 def _sql(win: str, mid_win: str, table: str) -> list[str]:
     return [
         f"""CREATE OR REPLACE TEMP TABLE _wf_coins AS
@@ -82,12 +110,19 @@ def _sql(win: str, mid_win: str, table: str) -> list[str]:
                 UNION SELECT to_address FROM evm_transactions WHERE {win} AND to_address IS NOT NULL
                 UNION SELECT from_address FROM evm_token_transfers WHERE {win}
                 UNION SELECT to_address FROM evm_token_transfers WHERE {win})""",
-        f"""CREATE OR REPLACE TEMP TABLE _wf_fills AS
-            SELECT a.wid AS wallet, f.coin, c.cid, f.time_ms, f.tid, f.side_sign, f.is_maker, f.px, f.notional,
-                   b.wid AS counterparty, (c.cid << {_KEY_SHIFT}) | f.time_ms AS k
+        # One row per trade (the buy leg of each fill pair, see _wf_fills): per-trade work (ids, market
+        # context, candles) is done once instead of once per leg.
+        f"""CREATE OR REPLACE TEMP TABLE _wf_trades AS
+            SELECT a.wid AS buyer, b.wid AS seller, c.cid, f.time_ms, f.tid, f.is_maker AS buyer_maker, f.px,
+                   f.notional, (c.cid << {_KEY_SHIFT}) | f.time_ms AS k
             FROM fills f JOIN _wf_coins c USING (coin) JOIN _wf_addrs a ON a.addr = f.wallet
             JOIN _wf_addrs b ON b.addr = f.counterparty
-            WHERE {win.replace('time_ms', 'f.time_ms')}""",
+            WHERE f.side_sign = 1 AND {win.replace('time_ms', 'f.time_ms')}""",
+        """CREATE OR REPLACE TEMP VIEW _wf_fills AS
+            SELECT buyer AS wallet, cid, time_ms, tid, 1 AS side_sign, buyer_maker AS is_maker, px, notional,
+                   seller AS counterparty FROM _wf_trades
+            UNION ALL
+            SELECT seller, cid, time_ms, tid, -1, NOT buyer_maker, px, notional, buyer FROM _wf_trades""",
         f"""CREATE OR REPLACE TEMP TABLE _wf_mids AS
             WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {mid_win})
             SELECT * FROM b
@@ -96,29 +131,26 @@ def _sql(win: str, mid_win: str, table: str) -> list[str]:
             WHERE mid IS NOT NULL AND {mid_win} AND coin NOT IN (SELECT DISTINCT coin FROM b)""",
         _CONTEXT_STEP,
         f"""CREATE OR REPLACE TEMP TABLE _wf_candles AS
-            SELECT c.coin, c.open_time_ms, (c.high - c.low) / c.open AS vol, (c.close - c.open) / c.open AS ret,
+            SELECT k.cid, c.open_time_ms, (c.high - c.low) / c.open AS vol, (c.close - c.open) / c.open AS ret,
                    c.close - c.open AS move,
                    CASE WHEN c.high > c.low THEN abs(c.close - c.open) / (c.high - c.low) END AS trend,
                    c.volume * c.close AS usd_volume,
                    (c.high - c.low) / c.open > median((c.high - c.low) / c.open) OVER (PARTITION BY c.coin)
                        AS high_vol
-            FROM candles c WHERE c.interval = '1m' AND c.open > 0 AND {win.replace('time_ms', 'c.open_time_ms')}""",
-        """CREATE OR REPLACE TEMP TABLE _wf_fill_x AS
-            SELECT f.wallet, f.coin, f.side_sign AS s, f.is_maker, f.notional,
-                   CASE WHEN NOT f.is_maker AND x.mid_before > 0 AND x.mid_after IS NOT NULL
-                        THEN f.side_sign * (x.mid_after - x.mid_before) / x.mid_before END AS impact,
-                   CASE WHEN x.mid_before > 0 THEN f.side_sign * (f.px - x.mid_before) / x.mid_before END AS slip,
-                   CASE WHEN x.mid_5m IS NOT NULL AND x.mid_before IS NOT NULL
-                        THEN f.side_sign * sign(x.mid_before - x.mid_5m) END AS mom,
-                   CASE WHEN x.mid_60m IS NOT NULL AND x.mid_before IS NOT NULL
-                        THEN -f.side_sign * sign(x.mid_before - x.mid_60m) END AS rev,
-                   c.vol, f.side_sign * c.ret AS cmom, (f.side_sign * c.move > 0)::INT AS cpos, c.trend,
-                   c.usd_volume, c.high_vol::INT AS high_vol, c.coin IS NOT NULL AS has_candle
-            FROM _wf_fills f
-            LEFT JOIN _wf_ctx x ON f.k = x.k
-            LEFT JOIN _wf_candles c ON f.coin = c.coin AND c.open_time_ms = f.time_ms - f.time_ms % 60000""",
-        """CREATE OR REPLACE TEMP TABLE _wf_fill_agg AS
-            SELECT wallet, count(*) AS n_fills, count(DISTINCT coin) AS n_coins,
+            FROM candles c JOIN _wf_coins k USING (coin)
+            WHERE c.interval = '1m' AND c.open > 0 AND {win.replace('time_ms', 'c.open_time_ms')}""",
+        # per-trade market context joined once, then both legs of every trade aggregated per wallet
+        f"""CREATE OR REPLACE TEMP TABLE _wf_fill_agg AS
+            WITH tx AS MATERIALIZED (
+                SELECT t.*, x.mid_before, x.mid_after, x.mid_5m, x.mid_60m, c.vol, c.ret, c.move, c.trend,
+                       c.usd_volume, c.high_vol, c.cid IS NOT NULL AS has_candle
+                FROM _wf_trades t
+                LEFT JOIN _wf_ctx x ON t.k = x.k
+                LEFT JOIN _wf_candles c ON t.cid = c.cid AND c.open_time_ms = t.time_ms - t.time_ms % 60000),
+            fx AS ({_leg('buyer', '1', 'buyer_maker')}
+                   UNION ALL
+                   {_leg('seller', '-1', 'NOT buyer_maker')})
+            SELECT wallet, count(*) AS n_fills, count(DISTINCT cid) AS n_coins,
                    sum(notional) AS total_value, avg(notional) AS avg_value, max(notional) AS max_value,
                    stddev_pop(notional) AS value_std, avg((s > 0)::INT) AS long_ratio,
                    avg(impact) AS avg_market_impact, max(impact) AS max_market_impact,
@@ -135,7 +167,7 @@ def _sql(win: str, mid_win: str, table: str) -> list[str]:
                    avg(trend) AS avg_trend_strength, avg(usd_volume) AS avg_candle_volume,
                    max(usd_volume) AS max_candle_volume, stddev_pop(usd_volume) AS volume_std,
                    avg((slip IS NOT NULL)::INT) AS bbo_share, avg(has_candle::INT) AS candle_share
-            FROM _wf_fill_x GROUP BY wallet""",
+            FROM fx GROUP BY wallet""",
         """CREATE OR REPLACE TEMP TABLE _wf_flips AS
             SELECT wallet, sum((prev IS NOT NULL AND prev <> side_sign)::INT) AS flips
             FROM (SELECT wallet, side_sign, lag(side_sign) OVER (PARTITION BY wallet, cid
@@ -186,7 +218,8 @@ def _sql(win: str, mid_win: str, table: str) -> list[str]:
             FROM tx FULL OUTER JOIN xf USING (wallet)""",
         """CREATE OR REPLACE TEMP TABLE _wf_addr AS
             SELECT wallet, count(DISTINCT other) AS n_addr FROM (
-                SELECT DISTINCT wallet, counterparty AS other FROM _wf_fills WHERE counterparty <> wallet
+                SELECT DISTINCT buyer AS wallet, seller AS other FROM _wf_trades WHERE buyer <> seller
+                UNION ALL SELECT DISTINCT seller, buyer FROM _wf_trades WHERE buyer <> seller
                 UNION ALL SELECT wallet, to_address FROM _wf_tx WHERE to_address IS NOT NULL AND to_address <> wallet
                 UNION ALL SELECT wallet, other FROM _wf_xfer WHERE other <> wallet)
             GROUP BY wallet""",
@@ -250,7 +283,7 @@ def _sql(win: str, mid_win: str, table: str) -> list[str]:
     ]
 
 
-_TEMPS = ("_wf_coins", "_wf_addrs", "_wf_fills", "_wf_mids", "_wf_ctx", "_wf_candles", "_wf_fill_x", "_wf_fill_agg", "_wf_flips",
+_TEMPS = ("_wf_coins", "_wf_addrs", "_wf_trades", "_wf_mids", "_wf_ctx", "_wf_candles", "_wf_fill_agg", "_wf_flips",
           "_wf_size", "_wf_tx", "_wf_xfer", "_wf_events", "_wf_event_agg", "_wf_hours", "_wf_evm", "_wf_addr")
 
 
@@ -265,10 +298,12 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
     try:
         for stmt in _sql(win, mid_win, table):
             if stmt == _CONTEXT_STEP:
+                _check_paired(con, win)
                 _market_context(con)
             else:
                 con.execute(stmt)
     finally:
+        con.execute("DROP VIEW IF EXISTS _wf_fills")
         for t in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {t}")
     cols = list(wallet_features_columns())

@@ -149,7 +149,8 @@ def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
                 comment.append(line.lstrip("- ").strip())
         elif table is not None and line:
             body, _, note = line.partition("--")
-            parts = body.strip().rstrip(",").split()
+            # a storage hint (USING COMPRESSION …) is not part of the column's type
+            parts = body.strip().rstrip(",").split(" USING COMPRESSION ")[0].split()
             out[table][1].append((parts[0], " ".join(parts[1:]), note.strip()))
         else:
             comment = [] if not line else comment

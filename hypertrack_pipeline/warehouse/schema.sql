@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS trades (
     time_ms BIGINT NOT NULL,          -- exchange time, epoch ms
     ts TIMESTAMP NOT NULL,            -- exchange time
     tid BIGINT NOT NULL,              -- trade id; (coin, time_ms, tid) is unique
-    hash VARCHAR NOT NULL,            -- L1 hash (64 zeros for TWAP fills)
+    hash VARCHAR NOT NULL USING COMPRESSION uncompressed, -- L1 hash (64 zeros for TWAP fills)
     buyer VARCHAR NOT NULL,           -- users[0]
     seller VARCHAR NOT NULL,          -- users[1]
     hour TIMESTAMP NOT NULL           -- landing partition
@@ -85,8 +85,8 @@ CREATE TABLE IF NOT EXISTS candles (
 -- HyperEVM blocks.
 CREATE TABLE IF NOT EXISTS evm_blocks (
     number BIGINT NOT NULL,
-    hash VARCHAR NOT NULL,
-    parent_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL USING COMPRESSION uncompressed,
+    parent_hash VARCHAR NOT NULL USING COMPRESSION uncompressed,
     time_ms BIGINT NOT NULL,          -- block timestamp, epoch ms
     ts TIMESTAMP NOT NULL,
     miner VARCHAR,

@@ -170,3 +170,12 @@ def test_bad_table_name_is_a_user_error(market_db, bad) -> None:
 
     with pytest.raises(UserError):
         build_wallet_features(market_db, table=bad)
+
+
+def test_unpaired_fills_are_refused(market_db) -> None:
+    # the build reads each trade once (its buy leg): a fills table missing a leg must not pass silently
+    market_db.execute("DELETE FROM fills WHERE coin = 'ETH' AND side_sign = -1")
+    with pytest.raises(RuntimeError, match="legs"):
+        build_wallet_features(market_db, table="wallet_features_broken")
+    assert market_db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_wf\\_%' ESCAPE '\\'"
+                             ).fetchall()[0][0] == 0  # temp tables cleaned up

@@ -44,6 +44,8 @@ def test_load_market(tmp_path: Path) -> None:
     assert got["trades"] == 5 and got["fills"] == 10 and got["bbo"] == 4 and got["l2_snapshots"] == 2
     assert got["candles"] == 3 and got["evm_transactions"] == 2 and got["evm_token_transfers"] == 2
     assert got["gaps"] == 0 and got["evm_blocks"] == 0  # no folder → 0 rows
+    # the bulk-load setting is the connection's own and is given back
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0] is True
     assert counts(con)["fills"] == 10
     # fills of the first BTC trade: A bought as taker from maker B
     rows = con.execute("""SELECT wallet, side, side_sign, is_maker, notional, counterparty FROM fills
@@ -141,3 +143,32 @@ def test_data_dictionary_covers_every_declared_column() -> None:
         for col in cols:
             assert (table, col) in rows, (table, col)
     assert all(line.count("|") == 5 and not line.endswith("|  |") for line in text.splitlines())
+
+
+def test_range_dedups_only_where_needed_and_reloads_scattered_hours(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    schema = STREAM_SCHEMAS["trades"]
+    hours = all_hours(T0, 4)
+    for i, h in enumerate(hours):
+        rows = [trade("BTC", "B", 100.0 + i, 1.0, h.start_ms + 5, 10 * i, A, B),
+                trade("BTC", "A", 100.0 + i, 2.0, h.start_ms + 6, 10 * i + 1, B, C)]
+        write_part(raw, "trades", h, pa.Table.from_pylist(rows, schema=schema))
+    # hour 2 gets a reconnect overlap: its second trade lands again in a later part
+    write_part(raw, "trades", hours[2], pa.Table.from_pylist(
+        [trade("BTC", "A", 102.0, 2.0, hours[2].start_ms + 6, 21, B, C)], schema=schema))
+    con = duckdb.connect()
+    assert load_hours(con, raw, hours, streams=["trades"]) == {"trades": 8, "fills": 16}
+    per_hour = con.execute("SELECT hour, count(*) FROM trades GROUP BY hour ORDER BY hour").fetchall()
+    assert [n for _, n in per_hour] == [2, 2, 2, 2]
+    assert [h for h, _ in per_hour] == [h.start.replace(tzinfo=None) for h in hours]
+    # re-load two non-adjacent hours (one with the duplicate): they are replaced, the others untouched
+    got = load_hours(con, raw, [hours[2].key, hours[0].key], streams=["trades"])
+    assert got == {"trades": 4, "fills": 8}
+    assert counts(con)["trades"] == 8 and counts(con)["fills"] == 16
+    assert con.execute("SELECT sum(sz) FROM trades WHERE hour = ?", [hours[2].start.replace(tzinfo=None)]
+                       ).fetchall()[0][0] == 3.0
+    # a failing stream rolls back the whole range, deletes included
+    (raw / "trades" / hours[1].rel_dir() / "part-999999.parquet").write_bytes(b"not parquet")
+    with pytest.raises(duckdb.Error):
+        load_hours(con, raw, hours)
+    assert counts(con)["trades"] == 8 and counts(con)["fills"] == 16
