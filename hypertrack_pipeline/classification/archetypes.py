@@ -32,10 +32,22 @@ ARCHETYPE_CATEGORIES: dict[str, set[str]] = {
 
 # Labels that veto a detection: the behaviour they name explains the matching rule better.
 # Market makers turn over far more than $497k and so meet the SPEC "Whale" rule on total notional;
+# so may a scalper, whose turnover comes from thousands of constant small clips rather than size
+# (the Scalper rule needs low size entropy at > 50 fills a day, which block-sized trading never has);
 # wash traders' rapid constant-size round trips meet the "Scalper" rule.
+# "Profitable Trader" stands for trading ahead of moves only where PnL comes from timing:
+# - a wash trader trades with itself at the mid, so its PnL / notional sits at 0, above every honest
+#   taker who pays the spread: a high profitability rank there measures fake volume, not skill;
+# - a Kirilenko "Fundamental" wallet carries >= 15 % of its daily volume overnight, so its PnL is
+#   mostly the drift of that inventory; an informed trader acts on a short-horizon signal and closes;
+# - a "Momentum Follower" trades with the candle that is already moving (> 70 % of its fills): what
+#   it earns is the trend it joined, while an informed trader's fills come *before* the move (its
+#   candles are a coin flip). On the simulator the price reverts to a 6 h anchor (AR(1)), a drift
+#   that trend followers harvest, so they can rank as profitable without seeing anything ahead.
 ARCHETYPE_EXCLUSIONS: dict[str, set[str]] = {
-    "whale": {"Market Maker", "HFT"},
+    "whale": {"Market Maker", "HFT", "Scalper"},
     "hft_scalper": {"Wash Trader"},
+    "informed": {"Wash Trader", "Fundamental", "Momentum Follower"},
 }
 
 UNSCORED_ARCHETYPES: frozenset[str] = frozenset(a for a, labels in ARCHETYPE_CATEGORIES.items() if not labels)

@@ -40,10 +40,10 @@ DEFAULT_MIX: dict[str, float] = {
     "hodler": 0.05,
     "arbitrageur": 0.05,
     "volatility_trader": 0.06,
-    "informed": 0.06,
+    "informed": 0.08,
     "wash_trader": 0.05,
     "token_collector": 0.05,
-    "retail": 0.36,
+    "retail": 0.34,
 }
 
 # Second behaviours a wallet may also show (the "mixed" wallets), at a reduced rate.
@@ -60,6 +60,7 @@ SECONDARY_OK: tuple[str, ...] = (
 _NO_SECONDARY = {"hodler", "market_maker", "hft_scalper", "wash_trader"}
 _CLASHES = {("momentum", "contrarian"), ("contrarian", "momentum")}
 SECONDARY_RATE = 0.3  # a second behaviour runs at this fraction of a primary's rate
+WHALE_BLOCK_USD = 1_500_000.0  # median block of a whale (per-wallet lognormal spread)
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -202,20 +203,22 @@ def build_population(
             if not coin_mask[mms, c].any():
                 coin_mask[mms[c % len(mms)], c] = True
 
-    # Typical fill notional (USD) per wallet: small for the frequent traders (see module doc of flows).
+    # Typical fill notional (USD) per wallet. Frequent traders clip small (an HFT bot's $25 fills add
+    # up over thousands of trades, not by size), so over a few days only a whale turns over the
+    # half-million dollars and the $50k+ fills of the SPEC "Whale" rule.
     median = {
         "market_maker": 0.0,
-        "hft_scalper": 80.0,
-        "momentum": 500.0,
-        "contrarian": 500.0,
-        "whale": 1_500_000.0,
+        "hft_scalper": 25.0,
+        "momentum": 150.0,
+        "contrarian": 150.0,
+        "whale": 5_000.0,  # a whale's everyday clips (its mixed behaviours); blocks: WHALE_BLOCK_USD
         "hodler": 8_000.0,
-        "arbitrageur": 150.0,
-        "volatility_trader": 400.0,
-        "informed": 900.0,
-        "wash_trader": 400.0,
+        "arbitrageur": 50.0,
+        "volatility_trader": 80.0,
+        "informed": 250.0,
+        "wash_trader": 120.0,
         "token_collector": 150.0,
-        "retail": 300.0,
+        "retail": 120.0,
     }
     notional = np.array([median[ARCHETYPES[p]] for p in primary]) * np.exp(rng.normal(0, 0.35, n))
 
@@ -223,7 +226,8 @@ def build_population(
     period_s = np.where(is_hft, rng.uniform(35, 80, n), 0.0)
     phase_ms = (rng.random(n) * period_s * 1000).astype(np.int64)
     tz = rng.choice(np.array([-8, -5, -4, 0, 1, 2, 8, 9]), size=n)
-    weight = np.where(primary == A["market_maker"], rng.uniform(0.5, 2.0, n), 0.0)
+    # market makers of comparable size: a small one would see too few fills to keep its inventory flat
+    weight = np.where(primary == A["market_maker"], rng.uniform(0.8, 1.5, n), 0.0)
 
     partner = np.full(n, -1, np.int32)
     washers = np.flatnonzero(primary == A["wash_trader"])
@@ -280,7 +284,8 @@ def _rare_schedule(
         # counterparties are other whales: block trades between deep pockets
         others = whales[whales != w]
         maker = rng.choice(others, size=k) if len(others) else np.full(k, -1)
-        size = np.maximum(notional[w] if primary[w] == A["whale"] else 1_000_000.0, 0) * np.exp(rng.normal(0, 0.5, k))
+        typical = WHALE_BLOCK_USD * np.exp(rng.normal(0, 0.35)) if primary[w] == A["whale"] else 1_000_000.0
+        size = typical * np.exp(rng.normal(0, 0.5, k))
         mine = rng.permutation(big)[:2]  # two deep markets per whale: breadth is the arbitrageurs' mark
         add(uniform_times(k, start_ms, end_ms), w, rng.choice(mine, size=k), rng.choice([-1, 1], size=k),
             np.clip(size, 600_000, 8_000_000), maker)

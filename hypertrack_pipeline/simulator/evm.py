@@ -4,7 +4,9 @@ transactions and ERC-20 ``Transfer`` logs.
 Only simulated wallets send transactions (contracts never do), so every EVM sender has ground
 truth. Token collectors call a distributor contract that transfers several tokens to them per call
 (many transfers, many token contracts, few transactions); other EVM users send native transfers,
-approvals and swaps through a router (two transfers per swap).
+approvals and swaps through a router (two transfers per swap). A collector that also trades on
+HyperCore farms in proportion to its trading (``CLAIMS_PER_FILL``): what makes it a collector is
+that token transfers stay the bulk of its footprint, however busy its other behaviour is.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ METHOD = {CLAIM: "0x4e71d92d", SWAP: "0x38ed1739", APPROVE: "0x095ea7b3"}
 INPUT_SIZE = {CLAIM: 4 + 32 * 3, SWAP: 4 + 32 * 7, APPROVE: 4 + 32 * 2, NATIVE: 0}
 GAS = {CLAIM: 180_000, SWAP: 150_000, APPROVE: 46_000, NATIVE: 21_000}
 COLLECTOR_CLAIMS_PER_HOUR = 0.8
+CLAIMS_PER_FILL = 0.7  # a trading collector's extra transactions per expected fill
+CLAIM_TOKENS = (4, 13)  # tokens a distributor call transfers: [low, high)
 OTHER_TX_PER_HOUR = 0.15
 # Ordinary users swap and approve only the two everyday tokens (a stablecoin and wrapped HYPE), so
 # breadth of ERC-20 contracts stays the token collectors' signature.
@@ -114,7 +118,7 @@ def evm_hour(
         k = kind[i]
         me = pop.addresses[sender[i]]
         if k == CLAIM:
-            legs = [(int(t), world.distributor, me) for t in rng.choice(len(world.tokens), int(rng.integers(3, 9)))]
+            legs = [(int(t), world.distributor, me) for t in rng.choice(len(world.tokens), int(rng.integers(*CLAIM_TOKENS)))]
         elif k == SWAP:
             a, b = rng.permutation(COMMON_TOKENS)[:2]
             pool = world.pools[int(rng.integers(len(world.pools)))]
@@ -177,8 +181,15 @@ def evm_hour(
 
 
 def collector_shares(pop: Population) -> np.ndarray:
-    """Claim rate factor per wallet: 1 for token collectors, lower for mixed ones, else 0."""
+    """Transaction rate factor per wallet (times ``COLLECTOR_CLAIMS_PER_HOUR``); 0 for non-collectors.
+
+    1 for a pure collector; a mixed one (SECONDARY_RATE) plus ``CLAIMS_PER_FILL`` transactions per
+    fill it is expected to make, so its ERC-20 transfers keep outnumbering its fills and transactions.
+    """
+    from hypertrack_pipeline.simulator.flows import expected_fills_per_hour
+
     w, f = pop.with_behaviour("token_collector")
     out = np.zeros(pop.n)
-    out[w] = f
+    fills = expected_fills_per_hour(pop)[w]
+    out[w] = f + CLAIMS_PER_FILL * fills / COLLECTOR_CLAIMS_PER_HOUR
     return out
