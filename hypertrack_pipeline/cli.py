@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from hypertrack_pipeline.errors import UserError
+from hypertrack_pipeline.errors import RunFailed, UserError
 
 # Subcommands contributed by the domain packages: each module has register(subparsers).
 COMMAND_MODULES = (
@@ -57,8 +57,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.data_dir)
     t0 = time.monotonic()
-    if any(settings.raw_dir.glob("*/date=*")) and not args.fresh:
-        print(f"landing zone {settings.raw_dir} already has data: skipping simulation (--fresh to add a market)")
+    if any(settings.raw_dir.glob("*/date=*")):
+        # never overwrite a landing zone (it may hold recorded data); a new market wants a new --data-dir
+        print(f"landing zone {settings.raw_dir} already has data: skipping simulation "
+              "(use another --data-dir for a new market)")
     else:
         print(f"simulating a market into {settings.raw_dir} (seed {args.seed}, {args.wallets} wallets, "
               f"{args.days} days)")
@@ -143,7 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--wallets", type=int, default=400)
     p.add_argument("--days", type=float, default=2)
-    p.add_argument("--fresh", action="store_true", help="simulate even if the landing zone has data")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("materialize", help="load new closed hours of the landing zone and rebuild the outputs")
@@ -190,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"hypertrack {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except RunFailed as exc:
+        print(f"hypertrack {args.command}: {exc} (details: the run in the Dagster UI, `make dev`)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -29,7 +29,7 @@ def raw_hour_tables(
     with duckdb.get_connection() as con:
         ensure_schema(con)
         loaded = load_hours(con, settings.raw_dir, [h.start for h in hours])
-        totals = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in RAW_TABLES}
+        totals = {t: con.execute(f"select count(*) from {t}").fetchall()[0][0] for t in RAW_TABLES}
     context.log.info(f"loaded {len(hours)} hour(s): {loaded}")
     for table in RAW_TABLES:
         yield dg.MaterializeResult(

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from hypertrack_pipeline.config import Settings
+from hypertrack_pipeline.errors import RunFailed
 from hypertrack_pipeline.landing.zone import Hour, closed_hours
 
 INSTANCE_YAML = Path(__file__).resolve().parents[2] / "data" / "dagster_home" / "dagster.yaml"
@@ -75,7 +76,7 @@ def materialize(
                   "dagster/asset_partition_range_end": last.key},
         )
         if not result.success:
-            raise RuntimeError(f"loading {label} failed: {_failure(result)}")
+            raise RunFailed(f"loading {label} failed: {_failure(result)}")
         summary.hours_loaded += [h.key for h in todo if first <= h <= last]
     never_built = instance.get_latest_materialization_event(dg.AssetKey("final_report")) is None
     if todo or never_built or force_downstream:
@@ -84,7 +85,7 @@ def materialize(
             instance=instance, run_config=QUIET, raise_on_error=False
         )
         if not result.success:
-            raise RuntimeError(f"materializing the wallet assets failed: {_failure(result)}")
+            raise RunFailed(f"materializing the wallet assets failed: {_failure(result)}")
         summary.downstream_ran = True
     else:
         say("no new hours: wallet assets are up to date (use --force to rebuild them)")
