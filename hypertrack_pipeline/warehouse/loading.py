@@ -4,11 +4,12 @@ so re-loading a partition replaces it (idempotent) and a backfill of N hours cos
 per table instead of N (one commit, no per-hour checkpoints, parallel scans over many parts).
 
 The ``hour`` column is the landing partition, read from each part's ``date=…/hour=…`` folder.
-Trades are deduplicated on ``(coin, time, tid)`` within their partition: a reconnect can land the
-same trade twice (a trade's hour is a function of its time, so duplicates never span hours). A
-cheap hash count decides whether the range has duplicates at all; only the hours that do pay for
-the ``DISTINCT ON``. ``fills`` is then derived from the freshly inserted trades in one pass (the
-buyer's and the seller's row of each trade), so the parts are decoded once.
+Rows with a key are deduplicated within their partition (``_STREAMS``): trades on ``(coin, time, tid)``
+(a reconnect can land a trade twice; its hour is a function of its time, so duplicates never span
+hours), candles on ``(coin, interval, open_time)`` keeping the last received, EVM blocks, transactions
+and transfers on their ids. A cheap hash count finds the hours that hold a duplicate at all; only
+those pay for the ``DISTINCT ON``. ``fills`` is a view over ``trades`` (schema.sql): loading writes
+each trade once.
 
 Speed notes (bench/features.py): ``preserve_insertion_order`` is off while loading so DuckDB appends
 in parallel; the random hex hashes of ``trades`` and ``evm_blocks`` are stored uncompressed
@@ -18,8 +19,8 @@ in parallel; the random hex hashes of ``trades`` and ``evm_blocks`` are stored u
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import duckdb
 
 from hypertrack_pipeline.errors import UserError
 from hypertrack_pipeline.landing.zone import Hour
-from hypertrack_pipeline.warehouse.schema import ensure_schema
+from hypertrack_pipeline.warehouse.schema import RAW_VIEWS, ensure_schema, session_setting
 
 # landed stream → the warehouse tables it feeds
 STREAM_TABLES: dict[str, tuple[str, ...]] = {
@@ -46,39 +47,35 @@ _PART_GLOB = "part-*.parquet"
 _HOUR = "(date::TIMESTAMP + to_hours(hour))"
 _TS = "epoch_ms(time)"
 
-# SELECT per table over `src` (the range's parts, with the hive columns date and hour). Dedup keys
-# include the partition, so loading hours together or one by one gives the same rows.
-_INSERTS: dict[str, str] = {
-    "bbo": f"""INSERT INTO bbo SELECT coin, time, {_TS}, bid_px, bid_sz, bid_n, ask_px, ask_sz, ask_n,
-        (bid_px + ask_px) / 2, {_HOUR} FROM src""",
-    "l2book": f"""INSERT INTO l2_snapshots SELECT coin, time, {_TS}, bid_px, bid_sz, bid_n, ask_px, ask_sz,
-        ask_n, CASE WHEN len(bid_px) > 0 AND len(ask_px) > 0 THEN (bid_px[1] + ask_px[1]) / 2 END,
-        {_HOUR} FROM src""",
-    "candles": f"""INSERT INTO candles SELECT coin, interval, open_time, close_time, epoch_ms(open_time),
-        open, high, low, close, volume, n_trades, {_HOUR}
-        FROM (SELECT DISTINCT ON (date, hour, coin, interval, open_time) * FROM src
-              ORDER BY date, hour, coin, interval, open_time, recv_ns DESC)""",
-    "evm_blocks": f"""INSERT INTO evm_blocks SELECT number, hash, parent_hash, time, {_TS}, miner, gas_used,
-        gas_limit, base_fee, tx_count, {_HOUR}
-        FROM (SELECT DISTINCT ON (date, hour, number) * FROM src)""",
-    "evm_transactions": f"""INSERT INTO evm_transactions SELECT hash, block_number, time, {_TS}, tx_index,
-        from_address, to_address, value, gas, gas_price, nonce, input_size, method_id, {_HOUR}
-        FROM (SELECT DISTINCT ON (date, hour, hash) * FROM src)""",
-    "evm_token_transfers": f"""INSERT INTO evm_token_transfers SELECT block_number, time, {_TS}, tx_hash,
-        log_index, token, from_address, to_address, amount_raw, decimals, amount, {_HOUR}
-        FROM (SELECT DISTINCT ON (date, hour, tx_hash, log_index) * FROM src)""",
-    "gaps": f"INSERT INTO gaps SELECT stream, coin, start_ms, end_ms, cause, {_HOUR} FROM src",
-}
+@dataclass(frozen=True)
+class _Stream:
+    """How one landed stream becomes rows of its table: the SELECT list over its Parquet columns (plus
+    the hive columns date and hour), and the key that identifies a row within a partition when the
+    landing may hold it twice (reconnect overlaps, a re-sent candle, a block re-read after a crash)."""
 
-_TRADE_KEY = "hash(coin, time, tid)"  # equal trades hash equal: a collision can only cause needless dedup
-_TRADES_SELECT = f"""SELECT coin, side, px, sz, px * sz, time, {_TS}, tid, hash, buyer, seller, {_HOUR}
-    FROM {{src}}"""
-_FILLS = """INSERT INTO fills
-    SELECT buyer, coin, time_ms, ts, tid, 'B', 1, side = 'A', px, sz, notional, seller, hour
-    FROM trades WHERE {where}
-    UNION ALL
-    SELECT seller, coin, time_ms, ts, tid, 'S', -1, side = 'B', px, sz, notional, buyer, hour
-    FROM trades WHERE {where}"""
+    table: str
+    select: str
+    key: tuple[str, ...] = ()
+    latest_first: str = ""  # ORDER BY of the duplicates: the first one is kept (default: any)
+
+
+_STREAMS: dict[str, _Stream] = {
+    "trades": _Stream("trades", f"coin, side, px, sz, px * sz, time, {_TS}, tid, hash, buyer, seller, {_HOUR}",
+                      key=("coin", "time", "tid")),
+    "bbo": _Stream("bbo", f"""coin, time, {_TS}, bid_px, bid_sz, bid_n, ask_px, ask_sz, ask_n,
+        (bid_px + ask_px) / 2, {_HOUR}"""),
+    "l2book": _Stream("l2_snapshots", f"""coin, time, {_TS}, bid_px, bid_sz, bid_n, ask_px, ask_sz, ask_n,
+        CASE WHEN len(bid_px) > 0 AND len(ask_px) > 0 THEN (bid_px[1] + ask_px[1]) / 2 END, {_HOUR}"""),
+    "candles": _Stream("candles", f"""coin, interval, open_time, close_time, epoch_ms(open_time), open, high, low,
+        close, volume, n_trades, {_HOUR}""", key=("coin", "interval", "open_time"), latest_first="recv_ns DESC"),
+    "evm_blocks": _Stream("evm_blocks", f"""number, hash, parent_hash, time, {_TS}, miner, gas_used, gas_limit,
+        base_fee, tx_count, {_HOUR}""", key=("number",)),
+    "evm_transactions": _Stream("evm_transactions", f"""hash, block_number, time, {_TS}, tx_index, from_address,
+        to_address, value, gas, gas_price, nonce, input_size, method_id, {_HOUR}""", key=("hash",)),
+    "evm_token_transfers": _Stream("evm_token_transfers", f"""block_number, time, {_TS}, tx_hash, log_index,
+        token, from_address, to_address, amount_raw, decimals, amount, {_HOUR}""", key=("tx_hash", "log_index")),
+    "gaps": _Stream("gaps", f"stream, coin, start_ms, end_ms, cause, {_HOUR}"),
+}
 
 
 def _sql_list(items: Iterable[str]) -> str:
@@ -125,43 +122,33 @@ def _hour_predicate(hours: list[Hour]) -> str:
     return f"hour IN (SELECT epoch_ms(unnest([{', '.join(str(h.start_ms) for h in hours)}])))"
 
 
-def _insert_trades(con: duckdb.DuckDBPyConnection, files: list[str], where: str) -> dict[str, int]:
+def _insert(con: duckdb.DuckDBPyConnection, spec: _Stream, files: list[str]) -> int:
+    """Insert every part of ``files`` into the stream's table, each key once per partition; rows inserted.
+
+    A hash count (cheap) decides whether the parts hold a duplicate at all; only the hours that do pay
+    for the ``DISTINCT ON`` (equal rows hash equal: a collision can only cause a needless dedup)."""
+    def insert(src: str) -> int:
+        return int(con.execute(f"INSERT INTO {spec.table} SELECT {spec.select} FROM {src}").fetchall()[0][0])
+
     src = _source(files)
-    has_dups = con.execute(f"SELECT count(*) > count(DISTINCT {_TRADE_KEY}) FROM {src}").fetchall()[0][0]
-    if not has_dups:
-        n = con.execute("INSERT INTO trades " + _TRADES_SELECT.format(src=src)).fetchall()[0][0]
-    else:
-        # only the hours holding a duplicate pay for DISTINCT ON; the rest go straight in
-        dup_hours = {(str(d), int(h)) for d, h in con.execute(f"""
-            SELECT date, hour FROM {src} GROUP BY date, hour
-            HAVING count(*) > count(DISTINCT {_TRADE_KEY})""").fetchall()}
-        dup_files = [f for f in files if _hive_key(f) in dup_hours]
-        clean = [f for f in files if _hive_key(f) not in dup_hours]
-        n = 0
-        if clean:
-            n += con.execute("INSERT INTO trades " + _TRADES_SELECT.format(src=_source(clean))).fetchall()[0][0]
-        dedup = f"(SELECT DISTINCT ON (date, hour, coin, time, tid) * FROM {_source(dup_files)})"
-        n += con.execute("INSERT INTO trades " + _TRADES_SELECT.format(src=dedup)).fetchall()[0][0]
-    fills = con.execute(_FILLS.format(where=where)).fetchall()[0][0]
-    return {"trades": int(n), "fills": int(fills)}
+    if not spec.key:
+        return insert(src)
+    key_hash = f"hash({', '.join(spec.key)})"
+    dup_hours = {(str(d), int(h)) for d, h in con.execute(f"""
+        SELECT date, hour FROM {src} GROUP BY date, hour HAVING count(*) > count(DISTINCT {key_hash})""").fetchall()}
+    if not dup_hours:
+        return insert(src)
+    clean = [f for f in files if _hive_key(f) not in dup_hours]
+    dups = [f for f in files if _hive_key(f) in dup_hours]
+    keys = ", ".join(("date", "hour", *spec.key))
+    order = f" ORDER BY {keys}, {spec.latest_first}" if spec.latest_first else ""
+    return (insert(_source(clean)) if clean else 0) + insert(f"(SELECT DISTINCT ON ({keys}) * FROM {_source(dups)}{order})")
 
 
 def _hive_key(path: str) -> tuple[str, int]:
     """(date, hour) of a part from its date=…/hour=… folders."""
     parts = path.replace("\\", "/").split("/")
     return parts[-3].removeprefix("date="), int(parts[-2].removeprefix("hour="))
-
-
-@contextlib.contextmanager
-def _bulk_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let DuckDB write in any order while loading (parallel appends need no reordering). Session
-    scope: other connections to the same database keep their setting; this one gets it back after."""
-    previous = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    con.execute("SET SESSION preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        con.execute(f"SET SESSION preserve_insertion_order = {'true' if previous else 'false'}")
 
 
 def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts: Iterable[datetime | Hour | str],
@@ -185,20 +172,21 @@ def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts:
     if not hours:
         return counts
     where = _hour_predicate(hours)
-    with _bulk_settings(con):
+    # parallel appends need no reordering: let DuckDB write in any order while loading
+    with session_setting(con, "preserve_insertion_order", False):
         con.execute("BEGIN TRANSACTION")
         try:
             for stream in wanted:
                 for table in STREAM_TABLES[stream]:
-                    con.execute(f"DELETE FROM {table} WHERE {where}")
+                    if table not in RAW_VIEWS:
+                        con.execute(f"DELETE FROM {table} WHERE {where}")
                 files = _list_parts(con, raw, stream, hours)
                 if not files:
                     continue
+                n = _insert(con, _STREAMS[stream], files)
+                counts[STREAM_TABLES[stream][0]] = n
                 if stream == "trades":
-                    counts.update(_insert_trades(con, files, where))
-                else:
-                    sql = _INSERTS[stream].replace("FROM src", f"FROM {_source(files)}")
-                    counts[STREAM_TABLES[stream][0]] = int(con.execute(sql).fetchall()[0][0])
+                    counts["fills"] = 2 * n  # the fills view: a buyer's and a seller's row per trade
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

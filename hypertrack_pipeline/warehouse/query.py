@@ -55,8 +55,10 @@ def publish_snapshot(db_path: Path | str, snapshot_path: Path | str,
         con.execute(f"ATTACH {_quote(tmp)} AS hypertrack_snapshot")
         try:
             con.execute(f'COPY FROM DATABASE "{source}" TO hypertrack_snapshot')
-            tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'hypertrack_snapshot'"
-                                 ).fetchall()[0][0]
+            tables = con.execute(  # tables and views (fills is a view)
+                "SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = 'hypertrack_snapshot') + "
+                "(SELECT count(*) FROM duckdb_views() WHERE database_name = 'hypertrack_snapshot' AND NOT internal)"
+            ).fetchall()[0][0]
         finally:
             con.execute("DETACH hypertrack_snapshot")
     finally:

@@ -1,8 +1,11 @@
-"""DuckDB DDL, declared once: ``schema.sql`` for the raw and PnL tables, and the wallet_features
-layout (36 FEATURE_NAMES + coverage columns) which is created per window by the feature build."""
+"""DuckDB DDL, declared once: ``schema.sql`` for the raw and PnL tables (``fills`` is a view over
+``trades``), and the wallet_features layout (36 FEATURE_NAMES + coverage columns) which is created per
+window by the feature build."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from importlib import resources
 
 import duckdb
@@ -21,6 +24,7 @@ RAW_TABLES: tuple[str, ...] = (
     "gaps",
 )
 PNL_TABLES: tuple[str, ...] = ("wallet_positions", "wallet_pnl", "wallet_pnl_hourly")
+RAW_VIEWS: frozenset[str] = frozenset({"fills"})  # derived from trades, never written by a load
 
 # Coverage columns of wallet_features: which inputs existed for the wallet (SPEC §7: a feature is 0
 # when its data is missing, and these say so instead of defaulting silently).
@@ -48,8 +52,28 @@ def wallet_features_columns() -> dict[str, str]:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw and PnL table that does not exist yet (idempotent)."""
+    """Create every raw and PnL table (and the fills view) that does not exist yet (idempotent).
+
+    Warehouses written before fills became a view hold it as a table: its rows are the legs of the
+    trades, so it is dropped and replaced by the view (nothing is lost).
+    """
+    old = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'fills' "
+                      "AND table_schema = current_schema()").fetchall()
+    if old and old[0][0] == "BASE TABLE":
+        con.execute("DROP TABLE fills")
     con.execute(schema_sql())
+
+
+@contextlib.contextmanager
+def session_setting(con: duckdb.DuckDBPyConnection, name: str, value: bool) -> Iterator[None]:
+    """Set a boolean DuckDB setting for this connection's session only and restore it afterwards
+    (other connections to the same database keep theirs)."""
+    previous = con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+    con.execute(f"SET SESSION {name} = {'true' if value else 'false'}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET SESSION {name} = {'true' if previous else 'false'}")
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -132,16 +156,30 @@ _COMMON_DOCS = {
 
 
 def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
-    """table → (description, [(column, type, comment)]) from the comments in schema.sql."""
+    """table → (description, [(column, type, comment)]) from the comments in schema.sql.
+
+    A table's columns are its DDL lines; a view's are the lines of its first SELECT branch (one
+    column per line, ``expr AS name`` or ``name``), typed by DuckDB.
+    """
     out: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}
     comment: list[str] = []
     table = None
+    view_types: dict[str, str] | None = None  # set while reading a view's first branch
     for raw in schema_sql().splitlines():
         line = raw.strip()
-        if line.startswith("CREATE TABLE"):
-            table = line.split()[5] if "IF NOT EXISTS" in line else line.split()[2]
+        if line.startswith(("CREATE TABLE", "CREATE VIEW")):
+            words = line.split()
+            table = words[5] if "IF NOT EXISTS" in line else words[2]
             out[table] = (" ".join(comment), [])
             comment = []
+            view_types = _view_types(table) if line.startswith("CREATE VIEW") else None
+        elif view_types is not None:
+            if line.startswith("FROM"):  # end of the first branch; the rest of the view is not documented
+                table = view_types = None
+                continue
+            body, _, note = line.removeprefix("SELECT ").partition("--")
+            name = body.strip().rstrip(",").split()[-1]
+            out[table][1].append((name, view_types[name], note.strip()))
         elif line.startswith(");"):
             table = None
         elif line.startswith("--"):
@@ -155,6 +193,16 @@ def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
         else:
             comment = [] if not line else comment
     return out
+
+
+def _view_types(view: str) -> dict[str, str]:
+    """Column → type of a declared view, as DuckDB binds it."""
+    mem = duckdb.connect()
+    try:
+        ensure_schema(mem)
+        return table_columns(mem, view)
+    finally:
+        mem.close()
 
 
 def data_dictionary_markdown() -> str:

@@ -19,22 +19,25 @@ CREATE TABLE IF NOT EXISTS trades (
     hour TIMESTAMP NOT NULL           -- landing partition
 );
 
--- One row per wallet per trade: the buyer's and the seller's side of every trade.
-CREATE TABLE IF NOT EXISTS fills (
-    wallet VARCHAR NOT NULL,          -- the trading wallet
-    coin VARCHAR NOT NULL,
-    time_ms BIGINT NOT NULL,
-    ts TIMESTAMP NOT NULL,
-    tid BIGINT NOT NULL,
-    side VARCHAR NOT NULL,            -- the wallet's side: B = bought, S = sold
-    side_sign INTEGER NOT NULL,       -- +1 bought, -1 sold
-    is_maker BOOLEAN NOT NULL,        -- true when the wallet's order was resting (not the aggressor)
-    px DOUBLE NOT NULL,
-    sz DOUBLE NOT NULL,
-    notional DOUBLE NOT NULL,         -- px * sz, USD
-    counterparty VARCHAR NOT NULL,    -- the other user of the trade (the wallet itself for a self-trade)
-    hour TIMESTAMP NOT NULL
-);
+-- One row per wallet per trade: the buyer's and the seller's side of every trade. A view over trades,
+-- so it is stored once and always matches trades (loading writes half the rows a table would need).
+CREATE VIEW IF NOT EXISTS fills AS
+SELECT buyer AS wallet,               -- the trading wallet
+       coin,
+       time_ms,
+       ts,
+       tid,
+       'B' AS side,                   -- the wallet's side: B = bought, S = sold
+       1 AS side_sign,                -- +1 bought, -1 sold
+       side = 'A' AS is_maker,        -- true when the wallet's order was resting (not the aggressor)
+       px,
+       sz,
+       notional,                      -- px * sz, USD
+       seller AS counterparty,        -- the other user of the trade (the wallet itself for a self-trade)
+       hour
+FROM trades
+UNION ALL
+SELECT seller, coin, time_ms, ts, tid, 'S', -1, side = 'B', px, sz, notional, buyer, hour FROM trades;
 
 -- Best bid and offer updates.
 CREATE TABLE IF NOT EXISTS bbo (

@@ -23,6 +23,7 @@ from hypertrack_pipeline.warehouse import (
     publish_snapshot,
     run_query,
 )
+from hypertrack_pipeline.warehouse.schema import ensure_schema
 from hypertrack_pipeline_tests.warehouse.conftest import all_hours, market_landing
 from hypertrack_pipeline_tests.warehouse.landing_builder import T0, land
 
@@ -44,11 +45,17 @@ def test_checks_catch_broken_tables(market_db) -> None:
     market_db.execute("INSERT INTO trades SELECT * FROM trades LIMIT 1")
     ok, meta = check_unique_trade_ids(market_db)
     assert not ok and meta["duplicates"] == 1
-    assert not check_fills_match_trades(market_db)[0]
-    market_db.execute("ALTER TABLE fills ALTER COLUMN wallet DROP NOT NULL")
-    market_db.execute("UPDATE fills SET wallet = NULL WHERE tid = 7")
+    assert check_fills_match_trades(market_db)[0]  # the fills view follows trades, duplicate included
+    market_db.execute("""CREATE OR REPLACE VIEW fills AS SELECT buyer AS wallet, coin, time_ms, tid FROM trades
+                          UNION ALL SELECT seller, coin, time_ms, tid FROM trades WHERE tid <> 7""")
+    ok, meta = check_fills_match_trades(market_db)  # a fills relation that lost a leg
+    assert not ok and meta["fills"] == 2 * meta["trades"] - 1
+    market_db.execute("DROP VIEW fills")
+    ensure_schema(market_db)  # the declared view again
+    market_db.execute("ALTER TABLE trades ALTER COLUMN buyer DROP NOT NULL")
+    market_db.execute("UPDATE trades SET buyer = NULL WHERE tid = 7")
     ok, meta = check_no_null_keys(market_db)
-    assert not ok and meta["null_key_rows"]["fills"] == 2
+    assert not ok and meta["null_key_rows"]["trades"] == 1 and meta["null_key_rows"]["fills"] == 1
     market_db.execute("ALTER TABLE wallet_pnl DROP COLUMN win_rate")
     ok, meta = check_schema(market_db)
     assert not ok and meta["problems"] == ["wallet_pnl.win_rate: missing"]
