@@ -18,72 +18,78 @@ Definitions beyond the SPEC text (documented so the numbers can be checked by ha
   wallet itself (self-trades, self-transfers); size_entropy puts notional below $1 in the first
   bin and above $10M in the last.
 
-How: a chain of temp tables in DuckDB (addresses and coins get integer ids first so sorts and
-group-bys run on integers). Fills come in pairs (the buyer's and the seller's leg of each trade, as
-``load_hours`` builds them and ``check_fills_match_trades`` checks), so the per-trade work (ids, the
-as-of mid lookups in numpy in ``_market_context``, the candle join) runs once per trade on the buy
-legs (``_wf_trades``) and both legs are aggregated from it; ``_wf_fills`` is a view of both legs for
-the per-fill sequences (flips, gaps); a count check refuses an unpaired fills table. An independent
-per-wallet Python implementation (``reference.py``) must give the same numbers
-(test_simulator_truth.py); each feature also has a hand-computed test (test_features.py).
+How: DuckDB gives every address, coin and token of the window a dense integer id and writes the
+id-coded trades sorted by (coin, time, tid). numpy computes what needs order or as-of lookups
+(``feature_arrays``: four as-of mids and the candle of each trade by binary search; flips, event gaps
+and distinct counterparties by one packed-key sort each, in threads), and DuckDB aggregates both legs
+of every trade per wallet (means, stds, maxima, shares) with the numpy context attached by position.
+Each fill is a leg of a trade (``fills`` is a view over ``trades``), so per-trade work is done once
+per trade. An independent per-wallet Python implementation (``reference.py``) must give the same
+numbers (test_simulator_truth.py); each feature also has a hand-computed test (test_features.py).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
-from hypertrack_pipeline.warehouse.schema import ensure_schema, wallet_features_columns
+from hypertrack_pipeline.warehouse.feature_arrays import (
+    KEY_SHIFT,
+    Evm,
+    Trades,
+    candle_of,
+    evm_aggregates,
+    market_context,
+    sequence_features,
+    wallet_feature_table,
+)
+from hypertrack_pipeline.warehouse.schema import ensure_schema, session_setting, wallet_features_columns
 from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
 
-_CANDLE_MS = 60_000
-_KEY_SHIFT = 42  # (coin id << 42) | time_ms: one sortable int64 per coin-instant (ms < 2**42 until 2109)
-_CONTEXT_STEP = "<market context: numpy>"
-# Probe offsets (ms) of the four mids a fill needs: strictly before t, t + 5 s, t − 5 min, t − 60 min.
-_PROBES = {"mid_before": -1, "mid_after": 5_000, "mid_5m": -300_000, "mid_60m": -3_600_000}
 
-
-def _market_context(con: duckdb.DuckDBPyConnection) -> None:
-    """_wf_ctx(k, mid_before, mid_after, mid_5m, mid_60m) for every distinct coin-instant of the fills.
-
-    An as-of lookup of 4 probes per instant against the mid series is a vectorized binary search
-    (np.searchsorted) over one sorted int64 key per mid: much cheaper than four SQL as-of joins
-    when fills outnumber mids. For equal keys the last row in DuckDB's sort order wins.
-    """
-    keys = con.execute("SELECT DISTINCT k FROM _wf_trades").fetchnumpy()["k"]
-    keys = np.sort(np.asarray(keys, dtype=np.int64))
-    mids = con.execute(f"""SELECT (c.cid << {_KEY_SHIFT}) | m.time_ms AS k, m.mid FROM _wf_mids m
-                           JOIN _wf_coins c USING (coin) ORDER BY k""").fetchnumpy()
-    mid_keys = np.asarray(mids["k"], dtype=np.int64)
-    mid_vals = np.asarray(mids["mid"], dtype=np.float64)
-    coin_of = keys >> _KEY_SHIFT
-    cols: dict[str, np.ndarray] = {"k": keys}
-    for name, offset in _PROBES.items():
-        idx = np.searchsorted(mid_keys, keys + offset, side="right") - 1
-        ok = idx >= 0
-        ok[ok] = (mid_keys[idx[ok]] >> _KEY_SHIFT) == coin_of[ok]  # same coin, not the previous coin's tail
-        cols[name] = pa.array(np.where(ok, mid_vals[np.maximum(idx, 0)], np.nan), mask=~ok)
-    con.register("_wf_ctx_arrow", pa.table(cols))
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _wf_ctx AS SELECT * FROM _wf_ctx_arrow")
-    finally:
-        con.unregister("_wf_ctx_arrow")
-
-
-def _check_paired(con: duckdb.DuckDBPyConnection, win: str) -> None:
-    """Every fill must have its other leg (load_hours writes both): the build reads the buy legs."""
-    fills, trades = con.execute(f"""SELECT (SELECT count(*) FROM fills WHERE {win}),
-                                           (SELECT count(*) FROM _wf_trades)""").fetchall()[0]
-    if fills != 2 * trades:
-        raise RuntimeError(f"fills in the window ({fills}) are not the buy and sell legs of {trades} trades; "
-                           "reload the hours with load_hours")
+def _ids_sql(win: str) -> list[str]:
+    """Dense 0-based ids (coins traded, every address, ERC-20 tokens of the window), the id-coded trades
+    in (coin, time, tid) order and the window's completed 1m candles of the traded coins."""
+    return [
+        f"""CREATE OR REPLACE TEMP TABLE _wf_coins AS
+            SELECT coin, (row_number() OVER (ORDER BY coin) - 1)::BIGINT AS cid
+            FROM (SELECT DISTINCT coin FROM trades WHERE {win})""",
+        f"""CREATE OR REPLACE TEMP TABLE _wf_addrs AS
+            SELECT addr, (row_number() OVER () - 1)::BIGINT AS wid FROM (
+                SELECT buyer AS addr FROM trades WHERE {win}
+                UNION SELECT seller FROM trades WHERE {win}
+                UNION SELECT from_address FROM evm_transactions WHERE {win}
+                UNION SELECT to_address FROM evm_transactions WHERE {win} AND to_address IS NOT NULL
+                UNION SELECT from_address FROM evm_token_transfers WHERE {win}
+                UNION SELECT to_address FROM evm_token_transfers WHERE {win})""",
+        f"""CREATE OR REPLACE TEMP TABLE _wf_tokens AS
+            SELECT token, (row_number() OVER () - 1)::BIGINT AS tok
+            FROM (SELECT DISTINCT token FROM evm_token_transfers WHERE {win})""",
+        f"""CREATE OR REPLACE TEMP TABLE _wf_trades AS
+            SELECT a.wid AS buyer, b.wid AS seller, c.cid, t.time_ms, t.side = 'A' AS buyer_maker, t.px, t.notional
+            FROM trades t JOIN _wf_coins c USING (coin) JOIN _wf_addrs a ON a.addr = t.buyer
+            JOIN _wf_addrs b ON b.addr = t.seller
+            WHERE {win.replace("time_ms", "t.time_ms")} ORDER BY c.cid, t.time_ms, t.tid""",
+        f"""CREATE OR REPLACE TEMP TABLE _wf_candles AS
+            SELECT (row_number() OVER (ORDER BY key) - 1)::BIGINT AS crow, * FROM (
+                SELECT (k.cid << {KEY_SHIFT}) | c.open_time_ms AS key, (c.high - c.low) / c.open AS vol,
+                       (c.close - c.open) / c.open AS ret, c.close - c.open AS move,
+                       CASE WHEN c.high > c.low THEN abs(c.close - c.open) / (c.high - c.low) END AS trend,
+                       c.volume * c.close AS usd_volume,
+                       ((c.high - c.low) / c.open > median((c.high - c.low) / c.open) OVER (PARTITION BY c.coin))::INT
+                           AS high_vol
+                FROM candles c JOIN _wf_coins k USING (coin)
+                WHERE c.interval = '1m' AND c.open > 0 AND {win.replace("time_ms", "c.open_time_ms")})""",
+    ]
 
 
 def _leg(wallet: str, s: str, maker: str) -> str:
     """One leg of every trade of ``tx`` as a fill: the wallet, its side sign ``s`` and the per-fill values."""
-    return f"""SELECT {wallet} AS wallet, cid, {s} AS s, {maker} AS is_maker, notional,
+    return f"""SELECT {wallet} AS wallet, {s} AS s, {maker} AS is_maker, notional,
                    CASE WHEN NOT ({maker}) AND mid_before > 0 AND mid_after IS NOT NULL
                         THEN {s} * (mid_after - mid_before) / mid_before END AS impact,
                    CASE WHEN mid_before > 0 THEN {s} * (px - mid_before) / mid_before END AS slip,
@@ -92,199 +98,148 @@ def _leg(wallet: str, s: str, maker: str) -> str:
                    CASE WHEN mid_60m IS NOT NULL AND mid_before IS NOT NULL
                         THEN -({s}) * sign(mid_before - mid_60m) END AS rev,
                    vol, {s} * ret AS cmom, ({s} * move > 0)::INT AS cpos, trend,
-                   usd_volume, high_vol::INT AS high_vol, has_candle
+                   usd_volume, high_vol, has_candle
             FROM tx"""
 
 
-def _sql(win: str, mid_win: str, table: str) -> list[str]:
-    return [
-        f"""CREATE OR REPLACE TEMP TABLE _wf_coins AS
-            SELECT coin, (row_number() OVER (ORDER BY coin))::BIGINT AS cid
-            FROM (SELECT DISTINCT coin FROM fills WHERE {win})""",
-        # Every address of the window gets an integer id: the window sorts and group-bys below run on
-        # integers (about 2x faster than on 42-character strings); the final table maps ids back.
-        f"""CREATE OR REPLACE TEMP TABLE _wf_addrs AS
-            SELECT addr, (row_number() OVER ())::BIGINT AS wid FROM (
-                SELECT DISTINCT wallet AS addr FROM fills WHERE {win}
-                UNION SELECT from_address FROM evm_transactions WHERE {win}
-                UNION SELECT to_address FROM evm_transactions WHERE {win} AND to_address IS NOT NULL
-                UNION SELECT from_address FROM evm_token_transfers WHERE {win}
-                UNION SELECT to_address FROM evm_token_transfers WHERE {win})""",
-        # One row per trade (the buy leg of each fill pair, see _wf_fills): per-trade work (ids, market
-        # context, candles) is done once instead of once per leg.
-        f"""CREATE OR REPLACE TEMP TABLE _wf_trades AS
-            SELECT a.wid AS buyer, b.wid AS seller, c.cid, f.time_ms, f.tid, f.is_maker AS buyer_maker, f.px,
-                   f.notional, (c.cid << {_KEY_SHIFT}) | f.time_ms AS k
-            FROM fills f JOIN _wf_coins c USING (coin) JOIN _wf_addrs a ON a.addr = f.wallet
-            JOIN _wf_addrs b ON b.addr = f.counterparty
-            WHERE f.side_sign = 1 AND {win.replace('time_ms', 'f.time_ms')}""",
-        """CREATE OR REPLACE TEMP VIEW _wf_fills AS
-            SELECT buyer AS wallet, cid, time_ms, tid, 1 AS side_sign, buyer_maker AS is_maker, px, notional,
-                   seller AS counterparty FROM _wf_trades
-            UNION ALL
-            SELECT seller, cid, time_ms, tid, -1, NOT buyer_maker, px, notional, buyer FROM _wf_trades""",
-        f"""CREATE OR REPLACE TEMP TABLE _wf_mids AS
-            WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {mid_win})
-            SELECT * FROM b
-            UNION ALL
-            SELECT coin, time_ms, mid FROM l2_snapshots
-            WHERE mid IS NOT NULL AND {mid_win} AND coin NOT IN (SELECT DISTINCT coin FROM b)""",
-        _CONTEXT_STEP,
-        f"""CREATE OR REPLACE TEMP TABLE _wf_candles AS
-            SELECT k.cid, c.open_time_ms, (c.high - c.low) / c.open AS vol, (c.close - c.open) / c.open AS ret,
-                   c.close - c.open AS move,
-                   CASE WHEN c.high > c.low THEN abs(c.close - c.open) / (c.high - c.low) END AS trend,
-                   c.volume * c.close AS usd_volume,
-                   (c.high - c.low) / c.open > median((c.high - c.low) / c.open) OVER (PARTITION BY c.coin)
-                       AS high_vol
-            FROM candles c JOIN _wf_coins k USING (coin)
-            WHERE c.interval = '1m' AND c.open > 0 AND {win.replace('time_ms', 'c.open_time_ms')}""",
-        # per-trade market context joined once, then both legs of every trade aggregated per wallet
-        f"""CREATE OR REPLACE TEMP TABLE _wf_fill_agg AS
-            WITH tx AS MATERIALIZED (
-                SELECT t.*, x.mid_before, x.mid_after, x.mid_5m, x.mid_60m, c.vol, c.ret, c.move, c.trend,
-                       c.usd_volume, c.high_vol, c.cid IS NOT NULL AS has_candle
-                FROM _wf_trades t
-                LEFT JOIN _wf_ctx x ON t.k = x.k
-                LEFT JOIN _wf_candles c ON t.cid = c.cid AND c.open_time_ms = t.time_ms - t.time_ms % 60000),
-            fx AS ({_leg('buyer', '1', 'buyer_maker')}
+# Per wallet over both legs of every trade: _wf_ctx is the numpy side's per-trade table (the trade's
+# columns, its four as-of mids and its candle row).
+_FILL_AGG = f"""
+    WITH tx AS (
+        SELECT x.*, c.vol, c.ret, c.move, c.trend, c.usd_volume, c.high_vol, c.crow IS NOT NULL AS has_candle
+        FROM _wf_ctx x LEFT JOIN _wf_candles c ON c.crow = x.crow),
+    fx AS ({_leg('buyer', '1', 'buyer_maker')}
+           UNION ALL
+           {_leg('seller', '-1', 'NOT buyer_maker')})
+    SELECT wallet, count(*) AS n_fills,
+           sum(notional) AS total_value, avg(notional) AS avg_value, max(notional) AS max_value,
+           stddev_pop(notional) AS value_std, avg((s > 0)::INT) AS long_ratio,
+           avg(impact) AS avg_market_impact, max(impact) AS max_market_impact,
+           avg(slip) AS avg_slippage, stddev_pop(slip) AS slippage_std,
+           avg(mom) AS momentum_score, avg(rev) AS mean_reversion_score,
+           avg(high_vol) AS volatility_trading_score,
+           avg(is_maker::INT) AS order_book_participation,
+           sum(CASE WHEN is_maker THEN notional ELSE 0 END) AS maker_notional,
+           sum(CASE WHEN is_maker THEN s * notional ELSE 0 END) AS maker_net_notional,
+           avg(vol) AS avg_candle_volatility, max(vol) AS max_candle_volatility,
+           stddev_pop(vol) AS volatility_std, avg(cmom) AS avg_candle_momentum,
+           stddev_pop(cmom) AS momentum_std,
+           avg(CASE WHEN has_candle THEN cpos END) AS positive_momentum_ratio,
+           avg(trend) AS avg_trend_strength, avg(usd_volume) AS avg_candle_volume,
+           max(usd_volume) AS max_candle_volume, stddev_pop(usd_volume) AS volume_std,
+           avg((slip IS NOT NULL)::INT) AS bbo_share, avg(has_candle::INT) AS candle_share
+    FROM fx GROUP BY wallet"""
+
+# size_entropy: each fill's notional in 0.1-decade bins from $1 (bin 0) to $10M (bin 69)
+_SIZE_ENTROPY = """
+    SELECT wallet, CASE WHEN sum(c) < 2 THEN 0
+           ELSE (ln(sum(c)) - sum(c * ln(c)) / sum(c)) / ln(least(sum(c), 70)) END AS size_entropy
+    FROM (SELECT wallet, bin, count(*) AS c FROM (
+              SELECT buyer AS wallet, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT AS bin
+              FROM _wf_trades
+              UNION ALL
+              SELECT seller, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT
+              FROM _wf_trades)
+          GROUP BY ALL)
+    GROUP BY wallet"""
+
+
+def _fetch_trades(con: duckdb.DuckDBPyConnection) -> Trades:
+    d = con.execute("SELECT * FROM _wf_trades").fetchnumpy()  # in stored (coin, time, tid) order
+    return Trades(buyer=_i64(d["buyer"]), seller=_i64(d["seller"]), cid=_i64(d["cid"]), time_ms=_i64(d["time_ms"]),
+                  buyer_maker=np.asarray(d["buyer_maker"], dtype=bool), px=_f64(d["px"]), notional=_f64(d["notional"]))
+
+
+def _fetch_evm(con: duckdb.DuckDBPyConnection, win: str) -> Evm:
+    tx = con.execute(f"""
+        SELECT a.wid AS src, coalesce(b.wid, -1) AS dst, t.time_ms, t.input_size > 0 AS calls
+        FROM evm_transactions t JOIN _wf_addrs a ON a.addr = t.from_address
+        LEFT JOIN _wf_addrs b ON b.addr = t.to_address WHERE {win.replace("time_ms", "t.time_ms")}""").fetchnumpy()
+    xf = con.execute(f"""
+        SELECT a.wid AS src, b.wid AS dst, x.time_ms, k.tok, x.amount
+        FROM evm_token_transfers x JOIN _wf_addrs a ON a.addr = x.from_address
+        JOIN _wf_addrs b ON b.addr = x.to_address JOIN _wf_tokens k USING (token)
+        WHERE {win.replace("time_ms", "x.time_ms")}""").fetchnumpy()
+    return Evm(tx_from=_i64(tx["src"]), tx_to=_i64(tx["dst"]), tx_time=_i64(tx["time_ms"]),
+               tx_calls=np.asarray(tx["calls"], dtype=bool), xfer_from=_i64(xf["src"]), xfer_to=_i64(xf["dst"]),
+               xfer_time=_i64(xf["time_ms"]), xfer_token=_i64(xf["tok"]), xfer_amount=_f64(xf["amount"]))
+
+
+def _fetch_mids(con: duckdb.DuckDBPyConnection, mid_win: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (coin id << 42) | time_ms keys and mids: BBO, or L2 for a coin without any BBO mid."""
+    d = con.execute(f"""
+        WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {mid_win}),
+             m AS (SELECT * FROM b
                    UNION ALL
-                   {_leg('seller', '-1', 'NOT buyer_maker')})
-            SELECT wallet, count(*) AS n_fills, count(DISTINCT cid) AS n_coins,
-                   sum(notional) AS total_value, avg(notional) AS avg_value, max(notional) AS max_value,
-                   stddev_pop(notional) AS value_std, avg((s > 0)::INT) AS long_ratio,
-                   avg(impact) AS avg_market_impact, max(impact) AS max_market_impact,
-                   avg(slip) AS avg_slippage, stddev_pop(slip) AS slippage_std,
-                   avg(mom) AS momentum_score, avg(rev) AS mean_reversion_score,
-                   avg(high_vol) AS volatility_trading_score,
-                   avg(is_maker::INT) AS order_book_participation,
-                   sum(CASE WHEN is_maker THEN notional ELSE 0 END) AS maker_notional,
-                   sum(CASE WHEN is_maker THEN s * notional ELSE 0 END) AS maker_net_notional,
-                   avg(vol) AS avg_candle_volatility, max(vol) AS max_candle_volatility,
-                   stddev_pop(vol) AS volatility_std, avg(cmom) AS avg_candle_momentum,
-                   stddev_pop(cmom) AS momentum_std,
-                   avg(CASE WHEN has_candle THEN cpos END) AS positive_momentum_ratio,
-                   avg(trend) AS avg_trend_strength, avg(usd_volume) AS avg_candle_volume,
-                   max(usd_volume) AS max_candle_volume, stddev_pop(usd_volume) AS volume_std,
-                   avg((slip IS NOT NULL)::INT) AS bbo_share, avg(has_candle::INT) AS candle_share
-            FROM fx GROUP BY wallet""",
-        """CREATE OR REPLACE TEMP TABLE _wf_flips AS
-            SELECT wallet, sum((prev IS NOT NULL AND prev <> side_sign)::INT) AS flips
-            FROM (SELECT wallet, side_sign, lag(side_sign) OVER (PARTITION BY wallet, cid
-                         ORDER BY time_ms, tid, side_sign DESC) AS prev FROM _wf_fills)
-            GROUP BY wallet""",
-        """CREATE OR REPLACE TEMP TABLE _wf_size AS
-            SELECT wallet, CASE WHEN sum(c) < 2 THEN 0
-                   ELSE (ln(sum(c)) - sum(c * ln(c)) / sum(c)) / ln(least(sum(c), 70)) END AS size_entropy
-            FROM (SELECT wallet, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT AS bin,
-                         count(*) AS c
-                  FROM _wf_fills GROUP BY ALL)
-            GROUP BY wallet""",
-        f"""CREATE OR REPLACE TEMP TABLE _wf_tx AS
-            SELECT a.wid AS wallet, t.time_ms, b.wid AS to_address, t.input_size
-            FROM evm_transactions t JOIN _wf_addrs a ON a.addr = t.from_address
-            LEFT JOIN _wf_addrs b ON b.addr = t.to_address WHERE {win.replace('time_ms', 't.time_ms')}""",
-        f"""CREATE OR REPLACE TEMP TABLE _wf_xfer AS
-            WITH x AS (SELECT a.wid AS src, b.wid AS dst, t.token, t.amount, t.time_ms
-                       FROM evm_token_transfers t JOIN _wf_addrs a ON a.addr = t.from_address
-                       JOIN _wf_addrs b ON b.addr = t.to_address WHERE {win.replace('time_ms', 't.time_ms')})
-            SELECT src AS wallet, dst AS other, token, amount, time_ms FROM x
-            UNION ALL
-            SELECT dst, src, token, amount, time_ms FROM x WHERE dst <> src""",
-        """CREATE OR REPLACE TEMP TABLE _wf_events AS
-            SELECT wallet, time_ms FROM _wf_fills
-            UNION ALL SELECT wallet, time_ms FROM _wf_tx
-            UNION ALL SELECT wallet, time_ms FROM _wf_xfer""",
-        """CREATE OR REPLACE TEMP TABLE _wf_event_agg AS
-            SELECT wallet, count(*) AS n_events, min(time_ms) AS first_ms, max(time_ms) AS last_ms,
-                   CASE WHEN count(*) >= 3 AND avg(gap) > 0 THEN stddev_pop(gap) / avg(gap) ELSE 0 END
-                       AS burstiness
-            FROM (SELECT wallet, time_ms,
-                         (time_ms - lag(time_ms) OVER (PARTITION BY wallet ORDER BY time_ms))::DOUBLE AS gap
-                  FROM _wf_events)
-            GROUP BY wallet""",
-        """CREATE OR REPLACE TEMP TABLE _wf_hours AS
-            SELECT wallet, (ln(sum(c)) - sum(c * ln(c)) / sum(c)) / ln(24) AS hour_entropy
-            FROM (SELECT wallet, (time_ms // 3600000) % 24 AS h, count(*) AS c FROM _wf_events GROUP BY ALL)
-            GROUP BY wallet""",
-        """CREATE OR REPLACE TEMP TABLE _wf_evm AS
-            WITH tx AS (SELECT wallet, count(*) AS n_tx,
-                               count(DISTINCT CASE WHEN input_size > 0 THEN to_address END) AS contracts
-                        FROM _wf_tx GROUP BY wallet),
-                 xf AS (SELECT wallet, count(*) AS n_xfer, count(DISTINCT token) AS tokens, sum(amount) AS volume
-                        FROM _wf_xfer GROUP BY wallet)
-            SELECT wallet, coalesce(n_tx, 0) AS n_tx, coalesce(contracts, 0) AS contracts,
-                   coalesce(n_xfer, 0) AS n_xfer, coalesce(tokens, 0) AS tokens, coalesce(volume, 0) AS volume
-            FROM tx FULL OUTER JOIN xf USING (wallet)""",
-        """CREATE OR REPLACE TEMP TABLE _wf_addr AS
-            SELECT wallet, count(DISTINCT other) AS n_addr FROM (
-                SELECT DISTINCT buyer AS wallet, seller AS other FROM _wf_trades WHERE buyer <> seller
-                UNION ALL SELECT DISTINCT seller, buyer FROM _wf_trades WHERE buyer <> seller
-                UNION ALL SELECT wallet, to_address FROM _wf_tx WHERE to_address IS NOT NULL AND to_address <> wallet
-                UNION ALL SELECT wallet, other FROM _wf_xfer WHERE other <> wallet)
-            GROUP BY wallet""",
-        f"""CREATE OR REPLACE TABLE {table} AS
-            WITH w AS (SELECT wallet FROM _wf_fill_agg UNION SELECT wallet FROM _wf_evm),
-                 j AS (SELECT w.wallet, coalesce(f.n_fills, 0) AS n_fills, coalesce(e.n_tx, 0) AS n_tx,
-                              coalesce(e.n_xfer, 0) AS n_xfer, f.*, e.contracts, e.tokens, e.volume,
-                              ev.first_ms, ev.last_ms, ev.burstiness, h.hour_entropy, a.n_addr, fl.flips,
-                              sz.size_entropy, (ev.last_ms - ev.first_ms) / 86400000.0 AS age
-                       FROM w LEFT JOIN _wf_fill_agg f USING (wallet) LEFT JOIN _wf_evm e USING (wallet)
-                       LEFT JOIN _wf_event_agg ev USING (wallet) LEFT JOIN _wf_hours h USING (wallet)
-                       LEFT JOIN _wf_addr a USING (wallet) LEFT JOIN _wf_flips fl USING (wallet)
-                       LEFT JOIN _wf_size sz USING (wallet))
-            SELECT a.addr AS wallet,
-                   (n_fills + n_tx)::DOUBLE AS tx_count,
-                   n_xfer::DOUBLE AS erc20_count,
-                   (coalesce(n_coins, 0) + coalesce(tokens, 0))::DOUBLE AS unique_tokens,
-                   coalesce(n_addr, 0)::DOUBLE AS unique_addresses,
-                   coalesce(age, 0)::DOUBLE AS age_days,
-                   ((n_fills + n_tx) / greatest(coalesce(age, 0), 1.0 / 24))::DOUBLE AS tx_per_day,
-                   coalesce(burstiness, 0)::DOUBLE AS burstiness,
-                   coalesce(hour_entropy, 0)::DOUBLE AS hour_entropy,
-                   coalesce(total_value, 0)::DOUBLE AS total_value,
-                   coalesce(avg_value, 0)::DOUBLE AS avg_value,
-                   coalesce(max_value, 0)::DOUBLE AS max_value,
-                   coalesce(value_std, 0)::DOUBLE AS value_std,
-                   coalesce(volume, 0)::DOUBLE AS erc20_volume,
-                   coalesce(long_ratio, 0)::DOUBLE AS long_ratio,
-                   (coalesce(flips, 0) / greatest(1, n_fills - coalesce(n_coins, 0)))::DOUBLE AS flip_rate,
-                   coalesce(size_entropy, 0)::DOUBLE AS size_entropy,
-                   coalesce(contracts, 0)::DOUBLE AS contract_interaction_count,
-                   coalesce(avg_market_impact, 0)::DOUBLE AS avg_market_impact,
-                   coalesce(max_market_impact, 0)::DOUBLE AS max_market_impact,
-                   coalesce(avg_slippage, 0)::DOUBLE AS avg_slippage,
-                   coalesce(slippage_std, 0)::DOUBLE AS slippage_std,
-                   coalesce(momentum_score, 0)::DOUBLE AS momentum_score,
-                   coalesce(mean_reversion_score, 0)::DOUBLE AS mean_reversion_score,
-                   coalesce(volatility_trading_score, 0)::DOUBLE AS volatility_trading_score,
-                   (CASE WHEN maker_notional > 0
-                         THEN order_book_participation * (1 - abs(maker_net_notional) / maker_notional)
-                         ELSE 0 END)::DOUBLE AS market_maker_score,
-                   coalesce(order_book_participation, 0)::DOUBLE AS order_book_participation,
-                   coalesce(avg_candle_volatility, 0)::DOUBLE AS avg_candle_volatility,
-                   coalesce(max_candle_volatility, 0)::DOUBLE AS max_candle_volatility,
-                   coalesce(volatility_std, 0)::DOUBLE AS volatility_std,
-                   coalesce(avg_candle_momentum, 0)::DOUBLE AS avg_candle_momentum,
-                   coalesce(momentum_std, 0)::DOUBLE AS momentum_std,
-                   coalesce(positive_momentum_ratio, 0)::DOUBLE AS positive_momentum_ratio,
-                   coalesce(avg_trend_strength, 0)::DOUBLE AS avg_trend_strength,
-                   coalesce(avg_candle_volume, 0)::DOUBLE AS avg_candle_volume,
-                   coalesce(max_candle_volume, 0)::DOUBLE AS max_candle_volume,
-                   coalesce(volume_std, 0)::DOUBLE AS volume_std,
-                   n_fills > 0 AS has_fills,
-                   coalesce(bbo_share, 0) > 0 AS has_bbo,
-                   coalesce(candle_share, 0) > 0 AS has_candles,
-                   (n_tx + n_xfer) > 0 AS has_evm,
-                   coalesce(bbo_share, 0)::DOUBLE AS bbo_share,
-                   coalesce(candle_share, 0)::DOUBLE AS candle_share,
-                   first_ms::BIGINT AS first_time_ms, last_ms::BIGINT AS last_time_ms
-            FROM j JOIN _wf_addrs a ON a.wid = j.wallet ORDER BY a.addr""",
-    ]
+                   SELECT coin, time_ms, mid FROM l2_snapshots
+                   WHERE mid IS NOT NULL AND {mid_win} AND coin NOT IN (SELECT DISTINCT coin FROM b))
+        SELECT (c.cid << {KEY_SHIFT}) | m.time_ms AS k, m.mid FROM m JOIN _wf_coins c USING (coin)
+        ORDER BY k""").fetchnumpy()
+    return _i64(d["k"]), _f64(d["mid"])
 
 
-_TEMPS = ("_wf_coins", "_wf_addrs", "_wf_trades", "_wf_mids", "_wf_ctx", "_wf_candles", "_wf_fill_agg", "_wf_flips",
-          "_wf_size", "_wf_tx", "_wf_xfer", "_wf_events", "_wf_event_agg", "_wf_hours", "_wf_evm", "_wf_addr")
+def _context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys: np.ndarray) -> pa.Table:
+    """Per trade: the columns the aggregate reads, the four as-of mids and the candle row (NULL where
+    missing)."""
+    cols = {"buyer": tr.buyer, "seller": tr.seller, "buyer_maker": tr.buyer_maker, "px": tr.px, "notional": tr.notional}
+    cols.update({name: pa.array(v, mask=np.isnan(v)) for name, v in market_context(tr, *mids).items()})
+    row = candle_of(tr, candle_keys)
+    cols["crow"] = pa.array(row, mask=row < 0)
+    return pa.table(cols)
+
+
+def _per_wallet(con: duckdb.DuckDBPyConnection, sql: str, n_wallets: int) -> dict[str, np.ndarray]:
+    """Columns of a per-wallet query as arrays indexed by wallet id (NaN for wallets not in it)."""
+    d = con.execute(sql).fetchnumpy()
+    wid = _i64(d.pop("wallet"))
+    out = {}
+    for name, col in d.items():
+        full = np.full(n_wallets, np.nan)
+        full[wid] = _f64(col)
+        out[name] = full
+    return out
+
+
+def _i64(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.int64)
+
+
+def _f64(a) -> np.ndarray:
+    """float64 array with NULL (a masked entry) as NaN."""
+    return np.ma.filled(np.ma.asarray(a, dtype=np.float64), np.nan)
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+_TEMPS = ("_wf_coins", "_wf_addrs", "_wf_tokens", "_wf_trades", "_wf_candles")
+
+
+def _build(con: duckdb.DuckDBPyConnection, win: str, mid_win: str, table: str) -> None:
+    for stmt in _ids_sql(win):
+        con.execute(stmt)
+    n_wallets, n_coins = _count(con, "_wf_addrs"), _count(con, "_wf_coins")
+    trades, evm = _fetch_trades(con), _fetch_evm(con, win)
+    candle_keys = _i64(con.execute("SELECT key FROM _wf_candles ORDER BY crow").fetchnumpy()["key"])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sequences = sequence_features(trades, evm, n_wallets, n_coins, pool)  # runs while DuckDB aggregates
+        con.register("_wf_ctx", _context_table(trades, _fetch_mids(con, mid_win), candle_keys))
+        try:
+            fills = _per_wallet(con, _FILL_AGG, n_wallets)
+        finally:
+            con.unregister("_wf_ctx")
+        fills.update(_per_wallet(con, _SIZE_ENTROPY, n_wallets))
+        fills.update(sequences())
+    result = pa.table(wallet_feature_table(fills, evm_aggregates(evm, n_wallets)))
+    con.register("_wf_result", result)
+    try:
+        typed = ", ".join(f"r.{name}::{dtype} AS {name}" for name, dtype in list(wallet_features_columns().items())[1:])
+        con.execute(f"""CREATE OR REPLACE TABLE {table} AS
+                        SELECT a.addr AS wallet, {typed} FROM _wf_result r JOIN _wf_addrs a ON a.wid = r.wid
+                        ORDER BY a.addr""")
+    finally:
+        con.unregister("_wf_result")
 
 
 def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None = None, end_ms: int | None = None,
@@ -296,14 +251,10 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
     win = window_sql(start_ms, end_ms)
     mid_win = window_sql(None, None if end_ms is None else end_ms + 5000)
     try:
-        for stmt in _sql(win, mid_win, table):
-            if stmt == _CONTEXT_STEP:
-                _check_paired(con, win)
-                _market_context(con)
-            else:
-                con.execute(stmt)
+        # the fetch of _wf_trades must return its stored (coin, time, tid) order
+        with session_setting(con, "preserve_insertion_order", True):
+            _build(con, win, mid_win, table)
     finally:
-        con.execute("DROP VIEW IF EXISTS _wf_fills")
         for t in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {t}")
     cols = list(wallet_features_columns())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import numpy as np
 import pytest
 from pytest import approx
@@ -172,10 +173,23 @@ def test_bad_table_name_is_a_user_error(market_db, bad) -> None:
         build_wallet_features(market_db, table=bad)
 
 
-def test_unpaired_fills_are_refused(market_db) -> None:
-    # the build reads each trade once (its buy leg): a fills table missing a leg must not pass silently
-    market_db.execute("DELETE FROM fills WHERE coin = 'ETH' AND side_sign = -1")
-    with pytest.raises(RuntimeError, match="legs"):
+def test_failed_build_leaves_no_temp_tables(market_db) -> None:
+    market_db.execute("ALTER TABLE candles RENAME COLUMN volume TO volume_gone")  # the candle query fails
+    with pytest.raises(duckdb.BinderException):
         build_wallet_features(market_db, table="wallet_features_broken")
-    assert market_db.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_wf\\_%' ESCAPE '\\'"
-                             ).fetchall()[0][0] == 0  # temp tables cleaned up
+    names = [r[0] for r in market_db.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    assert "wallet_features_broken" not in names and not [n for n in names if n.startswith("_wf_")]
+
+
+def test_empty_and_evm_only_warehouses() -> None:
+    con = duckdb.connect()
+    assert build_wallet_features(con)["rows"] == 0  # nothing loaded: an empty table with the declared layout
+    assert con.execute("SELECT count(*) FROM wallet_features").fetchall()[0][0] == 0
+    con.execute("""INSERT INTO evm_token_transfers VALUES
+        (1, 1000, epoch_ms(1000), '0xt1', 0, '0xtoken', '0xaa', '0xbb', '1', 0, 2.0, epoch_ms(0)),
+        (2, 5000, epoch_ms(5000), '0xt2', 0, '0xtoken', '0xaa', '0xaa', '1', 0, 3.0, epoch_ms(0))""")
+    build_wallet_features(con)
+    rows = dict(con.execute("SELECT wallet, [erc20_count, unique_addresses, erc20_volume, age_days, tx_count] "
+                            "FROM wallet_features").fetchall())
+    # 0xaa: a transfer to 0xbb and one to itself (one event, no counterparty); 0xbb: received one
+    assert rows == {"0xaa": [2.0, 1.0, 5.0, 4000 / 86_400_000, 0.0], "0xbb": [1.0, 1.0, 2.0, 0.0, 0.0]}
