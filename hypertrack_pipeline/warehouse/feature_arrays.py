@@ -167,25 +167,29 @@ def _events(tr: Trades, evm: Evm, n_wallets: int) -> dict[str, np.ndarray]:
         return {"n_events": zeros, "first_ms": nans, "last_ms": nans, "burstiness": zeros, "hour_entropy": zeros}
     t0 = min(int(t.min()) for t in times if t.size)
     hour_counts = np.zeros(n_wallets * 24, dtype=np.int64)
-    for w, t in zip(wallets, times, strict=True):
-        hour_counts += np.bincount(w * 24 + (t // 3_600_000) % 24, minlength=n_wallets * 24)
+    trade_hour = (tr.time_ms // 3_600_000) % 24  # once per trade: both legs share it
+    for w, h in ((tr.buyer, trade_hour), (tr.seller, trade_hour), *((w, (t // 3_600_000) % 24)
+                                                                     for w, t in zip(wallets[2:], times[2:], strict=True))):
+        hour_counts += np.bincount(w * 24 + h, minlength=n_wallets * 24)
+    del trade_hour
     w, t = sorted_pairs(wallets, [t - t0 for t in times], n_wallets)
-    first = _starts(w)
-    gap = np.diff(t).astype(np.float64)
-    same = ~first[1:]  # gap[i] is between events i and i+1: same wallet when i+1 does not start a run
-    gw, gv = w[1:][same], gap[same]
-    del gap, same
-    n = np.bincount(w, minlength=n_wallets).astype(np.float64)
-    n_gaps = np.bincount(gw, minlength=n_wallets).astype(np.float64)
+    starts = np.flatnonzero(_starts(w))
+    ends = np.append(starts[1:], w.size) - 1
+    owner = w[starts]
+    n = np.zeros(n_wallets)
+    n[owner] = ends - starts + 1
+    first_ms, last_ms = np.full(n_wallets, np.nan), np.full(n_wallets, np.nan)
+    first_ms[owner], last_ms[owner] = t[starts] + t0, t[ends] + t0
+    # gaps between consecutive events of a wallet: their mean telescopes to (last − first) / (n − 1);
+    # the deviations are summed in a second pass (no cancellation for metronome-like bots)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(gw, gv, minlength=n_wallets) / n_gaps
-        dev = np.bincount(gw, (gv - np.nan_to_num(mean)[gw]) ** 2, minlength=n_wallets)
-        burst = np.sqrt(dev / n_gaps) / mean
-    first_ms = np.full(n_wallets, np.nan)
-    last_ms = np.full(n_wallets, np.nan)
-    first_ms[w[first]] = t[first] + t0
-    last_idx = np.flatnonzero(np.append(first[1:], True))
-    last_ms[w[last_idx]] = t[last_idx] + t0
+        mean = (last_ms - first_ms) / (n - 1)
+        gap = np.diff(t).astype(np.float64)
+        gap -= np.nan_to_num(mean)[w[1:]]
+        gap *= gap
+        gap[starts[1:] - 1] = 0.0  # the step from one wallet's last event to the next wallet's first
+        dev = np.bincount(w[1:], gap, minlength=n_wallets)
+        burst = np.sqrt(dev / (n - 1)) / mean
     return {"n_events": n, "first_ms": first_ms, "last_ms": last_ms,
             "burstiness": np.where((n >= 3) & (mean > 0), burst, 0.0),
             "hour_entropy": _normalised_entropy(*_entropy_terms(hour_counts, 24, n_wallets),
