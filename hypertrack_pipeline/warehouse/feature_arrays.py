@@ -95,21 +95,24 @@ def _distinct(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     return first
 
 
-def market_context(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray) -> dict[str, np.ndarray]:
-    """The four as-of mids of each trade (NaN when the coin has no mid at or before the probe).
+def market_context(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray) -> dict[str, np.ma.MaskedArray]:
+    """The four as-of mids of each trade, masked where the coin has no mid at or before the probe.
 
     ``mid_keys`` = (coin id << 42) | time_ms sorted ascending; an as-of lookup is a binary search, and
-    for equal keys the last mid in that order wins.
+    for equal keys the last mid in that order wins. A hit is valid when it is not before the first mid
+    of the trade's own coin.
     """
     keys = (tr.cid << KEY_SHIFT) | tr.time_ms
     if mid_keys.size == 0:
-        return {name: np.full(keys.size, np.nan) for name in PROBES}
+        return {name: np.ma.masked_all(keys.size) for name in PROBES}
+    coin_first = np.searchsorted(mid_keys, np.arange(int(tr.cid.max()) + 1 if tr.cid.size else 0) << KEY_SHIFT)
+    first_of_coin = coin_first[tr.cid]
     out = {}
     for name, offset in PROBES.items():
-        idx = np.searchsorted(mid_keys, keys + offset, side="right") - 1
-        ok = idx >= 0
-        ok[ok] = (mid_keys[idx[ok]] >> KEY_SHIFT) == tr.cid[ok]  # same coin, not the previous coin's tail
-        out[name] = np.where(ok, mid_vals[np.maximum(idx, 0)], np.nan)
+        idx = np.searchsorted(mid_keys, keys + offset, side="right")
+        idx -= 1
+        missing = idx < first_of_coin  # no mid of this coin at or before the probe
+        out[name] = np.ma.MaskedArray(mid_vals[np.maximum(idx, 0)], mask=missing)
     return out
 
 
@@ -139,40 +142,70 @@ def _normalised_entropy(n: np.ndarray, clnc: np.ndarray, norm: np.ndarray) -> np
     return np.where((n > 0) & (norm > 0), h, 0.0)
 
 
-def _flips(tr: Trades, n_wallets: int, n_coins: int) -> tuple[np.ndarray, np.ndarray]:
-    """(flips, coins) per wallet: side changes between consecutive fills of a coin, distinct coins."""
+def _flips(tr: Trades, n_wallets: int, n_coins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(flips, coins) per wallet — side changes between consecutive fills of a coin, distinct coins —
+    and the fills in (wallet, coin, time) order as (wallet, fill position) for the event timing."""
     pos = np.arange(0, 2 * tr.buyer.size, 2, dtype=np.int64)  # the buyer leg; the seller leg is pos + 1
     g, order = sorted_pairs([tr.buyer * n_coins + tr.cid, tr.seller * n_coins + tr.cid], [pos, pos + 1],
                             n_wallets * n_coins)
     del pos
     first = _starts(g)
     leg = (order & 1).astype(np.int8)  # 0 = bought, 1 = sold
-    del order
     flip = ~first
     flip[1:] &= leg[1:] != leg[:-1]
     g //= max(1, n_coins)  # the wallet of each fill
     return (np.bincount(g[flip], minlength=n_wallets).astype(np.float64),
-            np.bincount(g[first], minlength=n_wallets).astype(np.float64))
+            np.bincount(g[first], minlength=n_wallets).astype(np.float64), g, order)
 
 
-def _events(tr: Trades, evm: Evm, n_wallets: int) -> dict[str, np.ndarray]:
-    """Per wallet: events, first/last time, burstiness (std/mean of inter-event gaps, ≥ 3 events) and
-    hour-of-day entropy. Events: both legs of each trade, EVM txs sent, transfers sent and received (a
-    transfer to oneself is one event)."""
+def _event_order(tr: Trades, evm: Evm, fill_wallet: np.ndarray, fill_pos: np.ndarray,
+                 n_wallets: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every event as (wallet, time − t0) sorted by wallet then time, and t0.
+
+    The fills come in (wallet, coin, time) order from ``_flips``: packed as (wallet, time) keys they
+    form one sorted run per wallet and coin, which a stable (tim)sort merges in a fraction of a full
+    sort (0.04 s instead of 0.7 s for 10M fills)."""
     received = evm.xfer_to != evm.xfer_from
-    wallets = [tr.buyer, tr.seller, evm.tx_from, evm.xfer_from, evm.xfer_to[received]]
-    times = [tr.time_ms, tr.time_ms, evm.tx_time, evm.xfer_time, evm.xfer_time[received]]
-    if not sum(t.size for t in times):
+    evm_wallet = np.concatenate([evm.tx_from, evm.xfer_from, evm.xfer_to[received]])
+    evm_time = np.concatenate([evm.tx_time, evm.xfer_time, evm.xfer_time[received]])
+    fill_time = tr.time_ms[fill_pos >> 1]
+    t0 = min([int(a.min()) for a in (fill_time, evm_time) if a.size] or [0])
+    fill_time -= t0
+    evm_time -= t0
+    time_bits = max(1, max([int(a.max()) for a in (fill_time, evm_time) if a.size] or [0]).bit_length())
+    if (max(1, n_wallets - 1)).bit_length() + time_bits > 63:
+        w, t = sorted_pairs([fill_wallet, evm_wallet], [fill_time, evm_time], n_wallets)
+        return w, t, t0
+    keys = np.empty(fill_time.size + evm_time.size, dtype=np.int64)
+    np.left_shift(fill_wallet, time_bits, out=keys[:fill_time.size])
+    keys[:fill_time.size] |= fill_time
+    keys[fill_time.size:] = np.sort((evm_wallet << time_bits) | evm_time)
+    keys.sort(kind="stable")
+    t = keys & ((1 << time_bits) - 1)
+    keys >>= time_bits
+    return keys, t, t0
+
+
+def _hour_counts(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
+    """Flat (wallet × 24) histogram of the events' UTC hour of day."""
+    received = evm.xfer_to != evm.xfer_from
+    counts = np.zeros(n_wallets * 24, dtype=np.int64)
+    trade_hour = (tr.time_ms // 3_600_000) % 24  # once per trade: both legs share it
+    parts = [(tr.buyer, trade_hour), (tr.seller, trade_hour)]
+    parts += [(w, (t // 3_600_000) % 24) for w, t in ((evm.tx_from, evm.tx_time), (evm.xfer_from, evm.xfer_time),
+                                                      (evm.xfer_to[received], evm.xfer_time[received]))]
+    for w, h in parts:
+        counts += np.bincount(w * 24 + h, minlength=n_wallets * 24)
+    return counts
+
+
+def _events(w: np.ndarray, t: np.ndarray, t0: int, hour_counts: np.ndarray, n_wallets: int) -> dict[str, np.ndarray]:
+    """Per wallet: events, first/last time, burstiness (std/mean of inter-event gaps, ≥ 3 events) and
+    hour-of-day entropy, from the events sorted by (wallet, time − t0). Events: both legs of each trade,
+    EVM txs sent, transfers sent and received (a transfer to oneself is one event)."""
+    if w.size == 0:
         zeros, nans = np.zeros(n_wallets), np.full(n_wallets, np.nan)
         return {"n_events": zeros, "first_ms": nans, "last_ms": nans, "burstiness": zeros, "hour_entropy": zeros}
-    t0 = min(int(t.min()) for t in times if t.size)
-    hour_counts = np.zeros(n_wallets * 24, dtype=np.int64)
-    trade_hour = (tr.time_ms // 3_600_000) % 24  # once per trade: both legs share it
-    for w, h in ((tr.buyer, trade_hour), (tr.seller, trade_hour), *((w, (t // 3_600_000) % 24)
-                                                                     for w, t in zip(wallets[2:], times[2:], strict=True))):
-        hour_counts += np.bincount(w * 24 + h, minlength=n_wallets * 24)
-    del trade_hour
-    w, t = sorted_pairs(wallets, [t - t0 for t in times], n_wallets)
     starts = np.flatnonzero(_starts(w))
     ends = np.append(starts[1:], w.size) - 1
     owner = w[starts]
@@ -194,6 +227,16 @@ def _events(tr: Trades, evm: Evm, n_wallets: int) -> dict[str, np.ndarray]:
             "burstiness": np.where((n >= 3) & (mean > 0), burst, 0.0),
             "hour_entropy": _normalised_entropy(*_entropy_terms(hour_counts, 24, n_wallets),
                                                 np.full(n_wallets, np.log(24)))}
+
+
+def _fill_sequences(tr: Trades, evm: Evm, n_wallets: int, n_coins: int) -> dict[str, np.ndarray]:
+    """Flips and coins, then the event timing from the same (wallet, coin, time) order."""
+    flips, coins, fill_wallet, fill_pos = _flips(tr, n_wallets, n_coins)
+    w, t, t0 = _event_order(tr, evm, fill_wallet, fill_pos, n_wallets)
+    del fill_wallet, fill_pos
+    out = _events(w, t, t0, _hour_counts(tr, evm, n_wallets), n_wallets)
+    out["flips"], out["n_coins"] = flips, coins
+    return out
 
 
 def _counterparties(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
@@ -227,13 +270,11 @@ def sequence_features(tr: Trades, evm: Evm, n_wallets: int, n_coins: int,
                       pool: ThreadPoolExecutor) -> Callable[[], dict[str, np.ndarray]]:
     """Start flips/coins, event timing and counterparty counts in ``pool`` (the sorts release the GIL,
     so they run while the caller's thread waits on DuckDB); call the result to collect them."""
-    flips_job = pool.submit(_flips, tr, n_wallets, n_coins)
-    events_job = pool.submit(_events, tr, evm, n_wallets)
+    fills_job = pool.submit(_fill_sequences, tr, evm, n_wallets, n_coins)
     pairs_job = pool.submit(_counterparties, tr, evm, n_wallets)
 
     def collect() -> dict[str, np.ndarray]:
-        out = dict(events_job.result())
-        out["flips"], out["n_coins"] = flips_job.result()
+        out = fills_job.result()
         out["n_addr"] = pairs_job.result()
         return out
 

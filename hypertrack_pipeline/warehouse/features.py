@@ -50,6 +50,9 @@ from hypertrack_pipeline.warehouse.feature_arrays import (
 from hypertrack_pipeline.warehouse.schema import ensure_schema, session_setting, wallet_features_columns
 from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
 
+# The landed streams wallet_features reads (evm_blocks and gaps feed checks and reports, not features).
+FEATURE_STREAMS: tuple[str, ...] = ("trades", "bbo", "l2book", "candles", "evm_transactions", "evm_token_transfers")
+
 
 def _ids_sql(win: str) -> list[str]:
     """Dense 0-based ids (coins traded, every address, ERC-20 tokens of the window), the id-coded trades
@@ -182,7 +185,7 @@ def _context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys:
     """Per trade: the columns the aggregate reads, the four as-of mids and the candle row (NULL where
     missing)."""
     cols = {"buyer": tr.buyer, "seller": tr.seller, "buyer_maker": tr.buyer_maker, "px": tr.px, "notional": tr.notional}
-    cols.update({name: pa.array(v, mask=np.isnan(v)) for name, v in market_context(tr, *mids).items()})
+    cols.update({name: pa.array(v.data, mask=v.mask) for name, v in market_context(tr, *mids).items()})
     row = candle_of(tr, candle_keys)
     cols["crow"] = pa.array(row, mask=row < 0)
     return pa.table(cols)
