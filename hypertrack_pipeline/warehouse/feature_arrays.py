@@ -3,11 +3,12 @@ integer-coded trades, vectorized with numpy (no Python loop over rows).
 
 Why arrays and not SQL windows: the sequence features (flips per wallet and coin, inter-event gaps,
 distinct counterparties) need each wallet's fills in order. In SQL that is a window sort of every fill
-per feature (1–2 s each at 10M fills on 2 cores). Here each is ONE ``np.sort`` of packed int64 keys
-(group id in the high bits, order in the low bits): no argsort, no gather. The sorts release the GIL,
-so they run in threads while DuckDB aggregates the per-fill means and deviations (features.py). The
-as-of mids are binary searches (``np.searchsorted``) of sorted coin-instant keys, far cheaper than
-four SQL as-of joins when fills outnumber mids.
+per feature (1–2 s each at 10M fills on 2 cores). Here the flips take ONE ``np.sort`` of packed int64
+keys (group id in the high bits, fill position in the low bits: no argsort, no gather); the event
+order reuses it (a stable merge of per-wallet-and-coin runs), and counterparties take one sort of half
+the size. Both jobs run in threads (numpy releases the GIL while sorting) while DuckDB aggregates the
+per-fill means and deviations (features.py). The as-of mids are binary searches (``np.searchsorted``)
+of sorted coin-instant keys, far cheaper than four SQL as-of joins when fills outnumber mids.
 
 Inputs are dense ids assigned by the SQL half (features.py): wallets 0…W−1, coins 0…C−1, trades sorted
 by (coin, time, tid). A fill's position is ``2 × trade + leg`` (leg 0 = buyer): within a coin that is

@@ -73,7 +73,8 @@ def _ids_sql(win: str) -> list[str]:
             SELECT token, (row_number() OVER () - 1)::BIGINT AS tok
             FROM (SELECT DISTINCT token FROM evm_token_transfers WHERE {win})""",
         f"""CREATE OR REPLACE TEMP TABLE _wf_trades AS
-            SELECT a.wid AS buyer, b.wid AS seller, c.cid, t.time_ms, t.side = 'A' AS buyer_maker, t.px, t.notional
+            SELECT a.wid AS buyer, b.wid AS seller, c.cid, t.time_ms, t.tid, t.side = 'A' AS buyer_maker, t.px,
+                   t.notional
             FROM trades t JOIN _wf_coins c USING (coin) JOIN _wf_addrs a ON a.addr = t.buyer
             JOIN _wf_addrs b ON b.addr = t.seller
             WHERE {win.replace("time_ms", "t.time_ms")} ORDER BY c.cid, t.time_ms, t.tid""",
@@ -148,8 +149,17 @@ _SIZE_ENTROPY = """
 
 
 def _fetch_trades(con: duckdb.DuckDBPyConnection) -> Trades:
-    d = con.execute("SELECT * FROM _wf_trades").fetchnumpy()  # in stored (coin, time, tid) order
-    return Trades(buyer=_i64(d["buyer"]), seller=_i64(d["seller"]), cid=_i64(d["cid"]), time_ms=_i64(d["time_ms"]),
+    """The id-coded trades in (coin, time, tid) order: the stored order of _wf_trades, checked (cheap)
+    and restored by a sort if a scan ever returned it otherwise (flips and as-of lookups rely on it)."""
+    d = con.execute("SELECT * FROM _wf_trades").fetchnumpy()
+    cid, time_ms, tid = _i64(d["cid"]), _i64(d["time_ms"]), _i64(d["tid"])
+    key = (cid << KEY_SHIFT) | time_ms
+    step = np.diff(key)
+    if (step < 0).any() or (np.diff(tid)[step == 0] < 0).any():
+        order = np.lexsort((tid, key))
+        d = {name: np.asarray(col)[order] for name, col in d.items()}
+        cid, time_ms = _i64(d["cid"]), _i64(d["time_ms"])
+    return Trades(buyer=_i64(d["buyer"]), seller=_i64(d["seller"]), cid=cid, time_ms=time_ms,
                   buyer_maker=np.asarray(d["buyer_maker"], dtype=bool), px=_f64(d["px"]), notional=_f64(d["notional"]))
 
 
