@@ -41,7 +41,7 @@ def wallet_pnl_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
 def wallet_features(
     context: dg.AssetExecutionContext, hypertrack: HypertrackSettings, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """The 36 features of SPEC §7, one row per wallet, computed in DuckDB over the feature window."""
+    """The 36 features of SPEC §7, one row per wallet, over the feature window (DuckDB SQL + vectorized numpy)."""
     from hypertrack_pipeline.warehouse import build_wallet_features, feature_window
 
     settings = hypertrack.get()
