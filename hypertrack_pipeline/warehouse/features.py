@@ -1,4 +1,4 @@
-"""wallet_features: the 36 features of SPEC §7, one row per wallet, computed inside DuckDB.
+"""wallet_features: the 36 features of SPEC §7, one row per wallet, computed by DuckDB and numpy.
 
 Definitions beyond the SPEC text (documented so the numbers can be checked by hand):
 - Events of a wallet = its fills, the HyperEVM transactions it sent, and the ERC-20 transfers it
@@ -21,8 +21,8 @@ Definitions beyond the SPEC text (documented so the numbers can be checked by ha
 How: DuckDB gives every address, coin and token of the window a dense integer id and writes the
 id-coded trades sorted by (coin, time, tid). numpy computes what needs order or as-of lookups
 (``feature_arrays``: four as-of mids and the candle of each trade by binary search; flips, event gaps
-and distinct counterparties by one packed-key sort each, in threads), and DuckDB aggregates both legs
-of every trade per wallet (means, stds, maxima, shares) with the numpy context attached by position.
+and distinct counterparties by packed-key sorts, in threads), and DuckDB aggregates both legs of
+every trade per wallet (means, stds, maxima, shares) over the numpy per-trade table (_wf_ctx).
 Each fill is a leg of a trade (``fills`` is a view over ``trades``), so per-trade work is done once
 per trade. An independent per-wallet Python implementation (``reference.py``) must give the same
 numbers (test_simulator_truth.py); each feature also has a hand-computed test (test_features.py).
