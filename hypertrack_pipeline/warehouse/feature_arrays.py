@@ -56,11 +56,13 @@ class Evm:
     xfer_amount: np.ndarray  # float64, decimals-scaled
 
 
-def sorted_pairs(groups: list[np.ndarray], orders: list[np.ndarray], n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+def sorted_pairs(groups: list[np.ndarray], orders: list[np.ndarray], n_groups: int,
+                 runs: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The concatenated (group, order) pairs of the parts, sorted by group then order (ints ≥ 0).
 
     Packs each pair into one int64 (group in the high bits) and sorts the values in place when both fit
-    in 63 bits: no argsort, no gather, one buffer. Falls back to a lexsort otherwise."""
+    in 63 bits: no argsort, no gather, one buffer. Falls back to a lexsort otherwise. ``runs``: the
+    pairs already come in long sorted runs, which a stable sort (timsort) merges instead of re-sorting."""
     size = sum(g.size for g in groups)
     if size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -76,7 +78,7 @@ def sorted_pairs(groups: list[np.ndarray], orders: list[np.ndarray], n_groups: i
         np.left_shift(g, order_bits, out=part, casting="unsafe")
         part |= o
         at += g.size
-    keys.sort()
+    keys.sort(kind="stable" if runs else None)
     order = keys & ((1 << order_bits) - 1)
     keys >>= order_bits
     return keys, order
@@ -128,19 +130,15 @@ def candle_of(tr: Trades, candle_keys: np.ndarray) -> np.ndarray:
     return np.where(ok, idx, -1)
 
 
-def _entropy_terms(counts: np.ndarray, n_bins: int, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, Σ c·ln c) per group from a flat (group × bin) histogram."""
+def _hour_entropy(counts: np.ndarray, n_wallets: int) -> np.ndarray:
+    """Per wallet, (ln n − Σ c ln c / n) / ln 24 of its flat (wallet × 24) hour-of-day histogram."""
     nz = np.flatnonzero(counts)
     c = counts[nz].astype(np.float64)
-    owner = nz // n_bins
-    return (np.bincount(owner, c, minlength=n_groups), np.bincount(owner, c * np.log(c), minlength=n_groups))
-
-
-def _normalised_entropy(n: np.ndarray, clnc: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    """(ln n − Σ c ln c / n) / norm, 0 where n = 0 or norm = 0."""
+    owner = nz // 24
+    n = np.bincount(owner, c, minlength=n_wallets)
     with np.errstate(invalid="ignore", divide="ignore"):
-        h = (np.log(n) - clnc / n) / norm
-    return np.where((n > 0) & (norm > 0), h, 0.0)
+        h = (np.log(n) - np.bincount(owner, c * np.log(c), minlength=n_wallets) / n) / np.log(24)
+    return np.where(n > 0, h, 0.0)
 
 
 def _flips(tr: Trades, n_wallets: int, n_coins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -171,20 +169,8 @@ def _event_order(tr: Trades, evm: Evm, fill_wallet: np.ndarray, fill_pos: np.nda
     evm_time = np.concatenate([evm.tx_time, evm.xfer_time, evm.xfer_time[received]])
     fill_time = tr.time_ms[fill_pos >> 1]
     t0 = min([int(a.min()) for a in (fill_time, evm_time) if a.size] or [0])
-    fill_time -= t0
-    evm_time -= t0
-    time_bits = max(1, max([int(a.max()) for a in (fill_time, evm_time) if a.size] or [0]).bit_length())
-    if (max(1, n_wallets - 1)).bit_length() + time_bits > 63:
-        w, t = sorted_pairs([fill_wallet, evm_wallet], [fill_time, evm_time], n_wallets)
-        return w, t, t0
-    keys = np.empty(fill_time.size + evm_time.size, dtype=np.int64)
-    np.left_shift(fill_wallet, time_bits, out=keys[:fill_time.size])
-    keys[:fill_time.size] |= fill_time
-    keys[fill_time.size:] = np.sort((evm_wallet << time_bits) | evm_time)
-    keys.sort(kind="stable")
-    t = keys & ((1 << time_bits) - 1)
-    keys >>= time_bits
-    return keys, t, t0
+    w, t = sorted_pairs([fill_wallet, evm_wallet], [fill_time - t0, evm_time - t0], n_wallets, runs=True)
+    return w, t, t0
 
 
 def _hour_counts(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
@@ -226,8 +212,7 @@ def _events(w: np.ndarray, t: np.ndarray, t0: int, hour_counts: np.ndarray, n_wa
         burst = np.sqrt(dev / (n - 1)) / mean
     return {"n_events": n, "first_ms": first_ms, "last_ms": last_ms,
             "burstiness": np.where((n >= 3) & (mean > 0), burst, 0.0),
-            "hour_entropy": _normalised_entropy(*_entropy_terms(hour_counts, 24, n_wallets),
-                                                np.full(n_wallets, np.log(24)))}
+            "hour_entropy": _hour_entropy(hour_counts, n_wallets)}
 
 
 def _fill_sequences(tr: Trades, evm: Evm, n_wallets: int, n_coins: int) -> dict[str, np.ndarray]:

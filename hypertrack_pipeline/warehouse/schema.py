@@ -159,12 +159,13 @@ def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
     """table → (description, [(column, type, comment)]) from the comments in schema.sql.
 
     A table's columns are its DDL lines; a view's are the lines of its first SELECT branch (one
-    column per line, ``expr AS name`` or ``name``), typed by DuckDB.
+    column per line, ``expr AS name`` or ``name``) with the type left empty: DuckDB binds it
+    (``declared_columns``), which is only needed for the dictionary, not at import.
     """
     out: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}
     comment: list[str] = []
     table = None
-    view_types: dict[str, str] | None = None  # set while reading a view's first branch
+    in_view = False  # reading a view's first branch
     for raw in schema_sql().splitlines():
         line = raw.strip()
         if line.startswith(("CREATE TABLE", "CREATE VIEW")):
@@ -172,14 +173,13 @@ def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
             table = words[5] if "IF NOT EXISTS" in line else words[2]
             out[table] = (" ".join(comment), [])
             comment = []
-            view_types = _view_types(table) if line.startswith("CREATE VIEW") else None
-        elif view_types is not None:
+            in_view = line.startswith("CREATE VIEW")
+        elif in_view:
             if line.startswith("FROM"):  # end of the first branch; the rest of the view is not documented
-                table = view_types = None
+                table, in_view = None, False
                 continue
             body, _, note = line.removeprefix("SELECT ").partition("--")
-            name = body.strip().rstrip(",").split()[-1]
-            out[table][1].append((name, view_types[name], note.strip()))
+            out[table][1].append((body.strip().rstrip(",").split()[-1], "", note.strip()))
         elif line.startswith(");"):
             table = None
         elif line.startswith("--"):
@@ -195,23 +195,14 @@ def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
     return out
 
 
-def _view_types(view: str) -> dict[str, str]:
-    """Column → type of a declared view, as DuckDB binds it."""
-    mem = duckdb.connect()
-    try:
-        ensure_schema(mem)
-        return table_columns(mem, view)
-    finally:
-        mem.close()
-
-
 def data_dictionary_markdown() -> str:
     """The README data dictionary, generated from the DDL (schema.sql) and the feature layout."""
     lines = ["| table | column | type | meaning |", "|---|---|---|---|"]
+    bound = declared_columns()  # the types of view columns
     for table, (desc, cols) in _parse_ddl_docs().items():
         lines.append(f"| **{table}** | | | {desc} |")
         for name, dtype, note in cols:
-            lines.append(f"| {table} | {name} | {dtype} | {note or _COMMON_DOCS.get(name, '')} |")
+            lines.append(f"| {table} | {name} | {dtype or bound[table][name]} | {note or _COMMON_DOCS.get(name, '')} |")
     lines.append("| **wallet_features** | | | one row per wallet, the 36 features of SPEC §7 over a window |")
     for name, dtype in wallet_features_columns().items():
         note = "address, lowercase hex" if name == "wallet" else _COVERAGE_DOCS.get(name, _FEATURE_UNITS)

@@ -19,11 +19,11 @@ from hypertrack_pipeline.warehouse import (
     check_no_null_keys,
     check_schema,
     check_unique_trade_ids,
+    ensure_schema,
     load_hours,
     publish_snapshot,
     run_query,
 )
-from hypertrack_pipeline.warehouse.schema import ensure_schema
 from hypertrack_pipeline_tests.warehouse.conftest import all_hours, market_landing
 from hypertrack_pipeline_tests.warehouse.landing_builder import T0, land
 
