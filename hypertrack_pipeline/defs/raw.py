@@ -1,4 +1,5 @@
-"""Stage 2 entry: each closed landing hour loaded into the DuckDB raw tables (one op, nine tables)."""
+"""Stage 2 entry: each closed landing hour loaded into the DuckDB raw tables (one op, eight tables and
+the fills view over trades, nine assets)."""
 
 
 import dagster as dg
