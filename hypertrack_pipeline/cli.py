@@ -27,16 +27,18 @@ def _data_dir_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
+    import time
+
     from hypertrack_pipeline.config import load_settings
     from hypertrack_pipeline.defs.runner import materialize
 
     settings = load_settings(args.data_dir)
     if not settings.raw_dir.is_dir():
         raise UserError(f"no landing zone at {settings.raw_dir} (record or simulate first: hypertrack demo)")
-    summary = materialize(settings, force_downstream=args.force)
-    if summary.hours_skipped:
-        print(f"note: {len(summary.hours_skipped)} closed hour(s) before HYPERTRACK_PARTITIONS_START were skipped")
-    print(f"loaded {len(summary.hours_loaded)} new hour(s); warehouse: {settings.warehouse_path}")
+    t0 = time.monotonic()
+    summary = materialize(settings, retrain=args.retrain)
+    print(f"loaded {len(summary.hours_loaded)} hour(s), rebuilt {len(summary.assets_built)} asset(s) "
+          f"in {time.monotonic() - t0:.0f} s")
     _print_outputs(settings)
     return 0
 
@@ -105,11 +107,33 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Simulate a market, run the plan on it in a temporary data directory, print the metrics as JSON
+    (progress goes to stderr, so stdout stays machine-readable)."""
+    import shutil
+    import tempfile
+    import time
+    from pathlib import Path
+
     import orjson
 
-    from hypertrack_pipeline.evaluation import evaluate
+    from hypertrack_pipeline.config import load_settings
+    from hypertrack_pipeline.defs.runner import materialize
+    from hypertrack_pipeline.evaluation import summarize
+    from hypertrack_pipeline.simulator import SimConfig, simulate
 
-    result = evaluate(seed=args.seed, wallets=args.wallets, days=args.days, keep=args.keep)
+    t0 = time.monotonic()
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hypertrack-eval-"))
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    try:
+        settings = load_settings(work)
+        say(f"simulating seed {args.seed}: {args.wallets} wallets, {args.days} days → {work}")
+        sim = simulate(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets, days=args.days),
+                       force=bool(args.keep))
+        materialize(settings, say=say)
+        result = summarize(settings, args.seed, args.wallets, args.days, sim.fills, time.monotonic() - t0)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     return 0
 
@@ -136,43 +160,57 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hypertrack")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hypertrack", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"hypertrack {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("demo", help="simulate a market, run the whole pipeline, print where the outputs are")
     _data_dir_arg(p)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--wallets", type=int, default=400)
-    p.add_argument("--days", type=float, default=2)
+    p.add_argument("--seed", type=int, default=7, help="simulator seed (default: %(default)s)")
+    p.add_argument("--wallets", type=int, default=400, help="simulated wallets (default: %(default)s)")
+    p.add_argument("--days", type=float, default=2, help="simulated days (default: %(default)s)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("materialize", help="load new closed hours of the landing zone and rebuild the outputs")
+    p = sub.add_parser("materialize", help="load new or reopened closed hours and rebuild what is stale")
     _data_dir_arg(p)
-    p.add_argument("--force", action="store_true", help="rebuild the wallet assets even with no new hours")
+    p.add_argument("--retrain", action="store_true",
+                   help="also retrain the model (otherwise it is trained on the first build and by the daily "
+                        "retrain; scores always use the current model)")
     p.set_defaults(func=cmd_materialize)
 
     p = sub.add_parser("sql", help="run a query on the warehouse (read-only snapshot; never blocks a run)")
     _data_dir_arg(p)
-    p.add_argument("query")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("query", help="SQL (DuckDB dialect), e.g. \"select * from wallet_pnl limit 5\"")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="output format (default: %(default)s)")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("report", help="print final_report.txt, or --open the dashboard in the browser")
     _data_dir_arg(p)
-    p.add_argument("--open", action="store_true")
+    p.add_argument("--open", action="store_true", help="open wallet_dashboard.html instead of printing the report")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("evaluate", help="simulate a market, run the pipeline in a temp dir, print metrics (JSON)")
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--wallets", type=int, default=600)
-    p.add_argument("--days", type=float, default=4)
-    p.add_argument("--keep", help="keep the temp data directory at this path")
+    p.add_argument("--seed", type=int, required=True, help="simulator seed (required)")
+    p.add_argument("--wallets", type=int, default=600, help="simulated wallets (default: %(default)s)")
+    p.add_argument("--days", type=float, default=4, help="simulated days (default: %(default)s)")
+    p.add_argument("--keep", help="keep the data directory at this path instead of a deleted temp folder "
+                                  "(default: temp folder)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list model versions, or --compare V1 V2 on the same wallets")
     _data_dir_arg(p)
-    p.add_argument("--compare", nargs=2, metavar=("V1", "V2"))
+    p.add_argument("--compare", nargs=2, metavar=("V1", "V2"), help="compare two versions on the same wallets")
     p.set_defaults(func=cmd_models)
 
     for name in COMMAND_MODULES:

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
+from hypertrack_pipeline.datasets import STREAM_GROUPS
 from hypertrack_pipeline.errors import UserError
-from hypertrack_pipeline.landing.schemas import STREAM_GROUPS
 
 MAINNET_WS_URL = "wss://api.hyperliquid.xyz/ws"
 MAINNET_INFO_URL = "https://api.hyperliquid.xyz/info"
@@ -111,7 +111,7 @@ class Settings:
     streams: tuple[str, ...] = field(default_factory=lambda: parse_streams(",".join(STREAM_GROUPS)))
     flush_seconds: float = 10.0
     close_grace_seconds: float = 120.0
-    partitions_start: str = "2025-01-01-00:00"
+    retrain_at_utc: str = "03:15"  # daily retrain tick (HH:MM UTC)
     feature_window_hours: float = 0.0  # 0 = all recorded data
     training_batch_size: str = "auto"
     device: str = "auto"  # auto | cpu | cuda
@@ -182,11 +182,11 @@ def load_settings(data_dir: str | Path | None = None, **overrides: object) -> Se
         kwargs["close_grace_seconds"] = _float(
             "HYPERTRACK_CLOSE_GRACE_SECONDS", env["HYPERTRACK_CLOSE_GRACE_SECONDS"], 0
         )
-    if "HYPERTRACK_PARTITIONS_START" in env:
-        raw = env["HYPERTRACK_PARTITIONS_START"]
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{2}:00", raw):
-            raise ConfigError(f"HYPERTRACK_PARTITIONS_START must look like 2025-01-01-00:00, got {raw!r}")
-        kwargs["partitions_start"] = raw
+    if "HYPERTRACK_RETRAIN_AT" in env:
+        raw = env["HYPERTRACK_RETRAIN_AT"].strip()
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
+            raise ConfigError(f"HYPERTRACK_RETRAIN_AT must be HH:MM (UTC), got {raw!r}")
+        kwargs["retrain_at_utc"] = raw
     if "HYPERTRACK_FEATURE_WINDOW_HOURS" in env:
         kwargs["feature_window_hours"] = _float(
             "HYPERTRACK_FEATURE_WINDOW_HOURS", env["HYPERTRACK_FEATURE_WINDOW_HOURS"], 0

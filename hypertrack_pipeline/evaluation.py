@@ -1,7 +1,7 @@
 """`hypertrack evaluate`: measure the whole chain against a simulated market's ground truth.
 
-Simulates a market with the given seed into a temporary data directory, runs the pipeline through
-Dagster exactly as `hypertrack materialize` does, and reports: per-head error of the model against a
+The CLI simulates a market with the given seed into a temporary data directory and runs the pipeline
+through Dagster exactly as `hypertrack materialize` does; :func:`summarize` then reports: per-head error of the model against a
 predict-the-mean baseline on held-out wallets, per-archetype precision / recall / F1 of the matching
 categories with their macro-F1, and the Spearman correlation of predicted profitability with the
 next window's PnL. The same function feeds the model asset's metadata when ground truth is present.
@@ -9,10 +9,6 @@ next window's PnL. The same function feeds the model asset's metadata when groun
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -86,53 +82,41 @@ def write_evaluation(settings: Any, categories: dict[str, Any]) -> Path:
     return path
 
 
-def evaluate(seed: int, wallets: int = 600, days: float = 4, keep: str | None = None) -> dict[str, Any]:
-    from hypertrack_pipeline.config import load_settings
-    from hypertrack_pipeline.defs.runner import materialize
+def summarize(settings: Any, seed: int, wallets: int, days: float, fills: int, seconds: float) -> dict[str, Any]:
+    """The evaluation of a data directory the pipeline has built from a simulated market: per-head skill
+    against the mean baseline, category F1 against the planted archetypes, Spearman, targets met."""
     from hypertrack_pipeline.ml import latest_model_info
-    from hypertrack_pipeline.simulator import SimConfig, simulate
 
-    t0 = time.monotonic()
-    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="hypertrack-eval-"))
+    truth = ground_truth_archetypes(settings.data_dir) or {}
+    model = latest_model_info(settings.models_dir) or {}
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        settings = load_settings(work)
-        say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731 — progress on stderr, JSON on stdout
-        say(f"simulating seed {seed}: {wallets} wallets, {days} days → {work}")
-        sim = simulate(settings.data_dir, SimConfig(seed=seed, wallets=wallets, days=days), force=bool(keep))
-        materialize(settings, say=say)
-        truth = ground_truth_archetypes(settings.data_dir) or {}
-        model = latest_model_info(settings.models_dir) or {}
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-        try:
-            categories = category_metrics(con, truth)
-        finally:
-            con.close()
-        metrics = model.get("metrics", {})
-        heads = metrics.get("heads", {})
-        result = {
-            "seed": seed,
-            "wallets": wallets,
-            "days": days,
-            "fills": sim.fills,
-            "model_version": model.get("version"),
-            "heads_vs_baseline": heads,
-            "every_head_beats_baseline": bool(heads) and all(h.get("beats_baseline") for h in heads.values()),
-            "spearman_profitability_next_window_pnl": metrics.get("spearman_profitability_next_pnl"),
-            "profitability_target_window": metrics.get("profitability_window"),
-            "categories": categories,
-            "targets": TARGETS,
-            "seconds": round(time.monotonic() - t0, 1),
-        }
-        sp = result["spearman_profitability_next_window_pnl"]
-        result["meets_targets"] = bool(
-            result["every_head_beats_baseline"]
-            and categories["macro_f1"] >= TARGETS["macro_f1"]
-            and sp is not None and sp >= TARGETS["spearman"]
-        )
-        return result
+        categories = category_metrics(con, truth)
     finally:
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
+        con.close()
+    metrics = model.get("metrics", {})
+    heads = metrics.get("heads", {})
+    result = {
+        "seed": seed,
+        "wallets": wallets,
+        "days": days,
+        "fills": fills,
+        "model_version": model.get("version"),
+        "heads_vs_baseline": heads,
+        "every_head_beats_baseline": bool(heads) and all(h.get("beats_baseline") for h in heads.values()),
+        "spearman_profitability_next_window_pnl": metrics.get("spearman_profitability_next_pnl"),
+        "profitability_target_window": metrics.get("profitability_window"),
+        "categories": categories,
+        "targets": TARGETS,
+        "seconds": round(seconds, 1),
+    }
+    sp = result["spearman_profitability_next_window_pnl"]
+    result["meets_targets"] = bool(
+        result["every_head_beats_baseline"]
+        and categories["macro_f1"] >= TARGETS["macro_f1"]
+        and sp is not None and sp >= TARGETS["spearman"]
+    )
+    return result
 
 
 def model_summary(settings: Any) -> dict[str, Any] | None:

@@ -48,4 +48,45 @@ SCORE_NAMES: tuple[str, ...] = (
     "sophistication_score",
 )
 
+# What each feature means, in one line (the data dictionary and the dashboard show these).
+FEATURE_DOCS: dict[str, str] = {
+    "tx_count": "fills + HyperEVM transactions sent",
+    "erc20_count": "ERC-20 Transfer logs with the wallet as sender or receiver",
+    "unique_tokens": "distinct coins traded + distinct ERC-20 contracts transferred",
+    "unique_addresses": "distinct counterparties (trades, EVM tx recipients, transfers)",
+    "age_days": "last event − first event, days",
+    "tx_per_day": "tx_count / max(age_days, 1/24)",
+    "burstiness": "std / mean of inter-event gaps (0 with < 3 events)",
+    "hour_entropy": "normalised entropy of the hour-of-day histogram (24 bins)",
+    "total_value": "sum of fill notional, USD",
+    "avg_value": "mean fill notional, USD",
+    "max_value": "max fill notional, USD",
+    "value_std": "std of fill notional, USD",
+    "erc20_volume": "sum of transferred token amounts (decimals-scaled)",
+    "long_ratio": "buy fills / fills",
+    "flip_rate": "side changes between consecutive fills of a coin / max(1, fills − coins)",
+    "size_entropy": "entropy of notional in 0.1-decade bins ($1–$10M) / ln(min(fills, 70))",
+    "contract_interaction_count": "distinct contracts called (EVM txs with input data)",
+    "avg_market_impact": "mean over taker fills of side × (mid 5 s after − mid before) / mid before",
+    "max_market_impact": "max of the same",
+    "avg_slippage": "mean side × (px − mid before) / mid before (negative for makers)",
+    "slippage_std": "std of the same",
+    "momentum_score": "mean side × sign(coin return over the 5 min before the fill)",
+    "mean_reversion_score": "mean −side × sign(coin return over the 60 min before the fill)",
+    "volatility_trading_score": "share of fills in minutes whose (h−l)/o is above the coin's median",
+    "market_maker_score": "maker share × (1 − |buy − sell maker notional| / maker notional)",
+    "order_book_participation": "maker fills / fills",
+    "avg_candle_volatility": "mean (h − l)/o of the fills' candles",
+    "max_candle_volatility": "max of the same",
+    "volatility_std": "std of the same",
+    "avg_candle_momentum": "mean side × (c − o)/o: the candle's move in the wallet's direction",
+    "momentum_std": "std of the same",
+    "positive_momentum_ratio": "share of fills whose candle moved in the fill's direction",
+    "avg_trend_strength": "mean |c − o|/(h − l) over candles with h > l",
+    "avg_candle_volume": "mean candle volume, USD (v × c)",
+    "max_candle_volume": "max of the same",
+    "volume_std": "std of the same",
+}
+
 assert len(FEATURE_NAMES) == 36
+assert set(FEATURE_DOCS) == set(FEATURE_NAMES)

@@ -7,6 +7,9 @@ most ``max_curve_points`` points) is embedded only for the ``detail_limit`` wall
 notional, so the file stays ~15 MB at 100 000 wallets. Missing tables (older stages) just leave their
 fields out; the page shows the section as empty.
 
+The wallets are the ones the final report analyzes (tx_count at least the report's
+TX_COUNT_THRESHOLD), so the dashboard's count is the report's "Total wallets analyzed".
+
 Payload layout (format 1)::
 
     n, generated, detail_limit, max_curve_points, features (names), sections {name: bool},
@@ -29,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hypertrack_pipeline.classification.rules import DEFAULT_THRESHOLDS
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
 
 PAYLOAD_FORMAT = 1
@@ -166,9 +170,16 @@ def build_dashboard_payload(
     *,
     detail_limit: int = DEFAULT_DETAIL_LIMIT,
     max_curve_points: int = DEFAULT_MAX_CURVE_POINTS,
+    tx_count_threshold: float = DEFAULT_THRESHOLDS.TX_COUNT_THRESHOLD,
 ) -> dict:
     """Read wallet_scores / wallet_categories / wallet_pnl / wallet_pnl_hourly / wallet_positions /
-    wallet_features (each optional) from DuckDB into the dashboard payload described in the module doc."""
+    wallet_features (each optional) from DuckDB into the dashboard payload described in the module doc.
+
+    The wallets are the ones the final report analyzes, so both show the same count: when
+    wallet_features has ``tx_count``, only wallets with ``tx_count >= tx_count_threshold`` (the
+    report's TX_COUNT_THRESHOLD; addresses only seen as ERC-20 transfer counterparties have 0) and,
+    when wallet_categories exists, only wallets it holds (the report joins the two).
+    """
     if max_curve_points < 2:
         raise ValueError("max_curve_points must be at least 2")
     present = {
@@ -211,6 +222,7 @@ def build_dashboard_payload(
         return payload
 
     universe = " UNION ".join(f"SELECT CAST(wallet AS VARCHAR) AS wallet FROM {t}" for t in sources)
+    analyzed = _analyzed_filter(present, tx_count_threshold)
     # the wallet universe and the detail set are computed once, as temp tables (allowed on read-only
     # connections too), instead of once per query
     tag = uuid.uuid4().hex[:12]
@@ -220,7 +232,7 @@ def build_dashboard_payload(
         con.execute(
             f"CREATE TEMP TABLE {w_tbl} AS SELECT wallet, "
             "CAST(row_number() OVER (ORDER BY wallet) - 1 AS INTEGER) AS idx "
-            f"FROM ({universe}) WHERE wallet IS NOT NULL"
+            f"FROM ({universe}) WHERE wallet IS NOT NULL{analyzed}"
         )
         _fill_payload(
             con, payload, present, f"w AS (SELECT * FROM {w_tbl})", d_tbl, detail_limit, max_curve_points
@@ -231,6 +243,22 @@ def build_dashboard_payload(
         if progress:
             con.execute("SET enable_progress_bar = true")
     return payload
+
+
+def _analyzed_filter(present: dict[str, list[str] | None], tx_count_threshold: float) -> str:
+    """SQL ``AND …`` keeping the wallets the report counts (``report_rows``: wallet_features joined
+    with wallet_categories, ``coalesce(tx_count, 0) >= TX_COUNT_THRESHOLD``); empty when wallet_features
+    has no tx_count (an older stage: nothing to filter on)."""
+    feats, cats = present["wallet_features"], present["wallet_categories"]
+    if feats is None or "tx_count" not in feats:
+        return ""
+    sql = (
+        " AND wallet IN (SELECT CAST(wallet AS VARCHAR) FROM wallet_features "
+        f"WHERE coalesce(CAST(tx_count AS DOUBLE), 0) >= {float(tx_count_threshold)!r})"
+    )
+    if cats is not None:
+        sql += " AND wallet IN (SELECT CAST(wallet AS VARCHAR) FROM wallet_categories)"
+    return sql
 
 
 def _progress_bar_off(con: Any) -> bool:
@@ -317,9 +345,10 @@ def _fill_payload(
     payload["cols"] = out_cols
 
     if scores is not None and "model_version" in scores:
-        versions = con.sql(
-            "SELECT CAST(model_version AS VARCHAR), count(*) FROM wallet_scores "
-            "WHERE model_version IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+        versions = con.sql(  # counted over the dashboard's wallets, like every other number on it
+            f"WITH {w_cte} SELECT CAST(s.model_version AS VARCHAR), count(*) FROM wallet_scores s "
+            "WHERE s.model_version IS NOT NULL AND CAST(s.wallet AS VARCHAR) IN (SELECT wallet FROM w) "
+            "GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
         payload["model"]["versions"] = [[v, int(c)] for v, c in versions]
         payload["model"]["version"] = versions[0][0] if versions else None

@@ -124,7 +124,12 @@ def create_synthetic_tables(
                ((hash(i, p, 'up') % 2001)::BIGINT - 1000) / 10.0 AS unrealized_pnl
         FROM _synth_w, range({int(positions_per_wallet)}) r(p)"""
     )
-    feats = ", ".join(f"{_u('f' + name)} * {10 ** (k % 5)} AS {name}" for k, name in enumerate(FEATURE_NAMES))
+    # tx_count is a count of at least 1: the dashboard, like the report, shows only active wallets
+    feats = ", ".join(
+        f"1 + floor({_u('f' + name)} * 500) AS {name}" if name == "tx_count"
+        else f"{_u('f' + name)} * {10 ** (k % 5)} AS {name}"
+        for k, name in enumerate(FEATURE_NAMES)
+    )
     con.execute(f"CREATE OR REPLACE TABLE wallet_features AS SELECT wallet, {feats} FROM _synth_w")
     con.execute("DROP TABLE _synth_w")
     con.execute("DROP TABLE _synth_c")

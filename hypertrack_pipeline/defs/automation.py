@@ -1,90 +1,89 @@
-"""Jobs, sensors and the schedule: how new landing hours flow through the graph without a person.
+"""How new landing hours flow through the graph without a person, decided by the one plan
+(:mod:`hypertrack_pipeline.plan`, the same code `hypertrack materialize` runs):
 
-- ``landing_sensor``: a run of ``load_landed_hours`` for every newly closed landing hour (cursor).
-- ``analysis_sensor``: once raw loads have settled (none queued or running), refresh PnL, features,
-  scores, categories, the report and the dashboard — a new hour is in the report minutes after it closes.
-- ``daily_retrain``: retrains the model and rebuilds everything after it, once a day.
+- ``landing_sensor`` adds a partition for every newly closed hour and requests ONE run of
+  ``load_landed_hours`` for them (a reopened hour, whose markers changed, is loaded again);
+- every other asset carries the ``planned_refresh`` automation condition, evaluated by the
+  ``refresh_automation`` sensor: once the warehouse holds every closed hour and no run is queued or
+  running, the assets that are missing or older than their inputs — and everything downstream — are
+  requested together, in one run. Scoring uses the current model; the retrain chain (windows, targets,
+  model) joins only when the daily retrain tick (HYPERTRACK_RETRAIN_AT, 03:15 UTC) has passed since the
+  model was trained, so a retrain never piles onto a running load and never runs every hour.
 """
 
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from hypertrack_pipeline.defs.partitions import hourly_partitions
-from hypertrack_pipeline.defs.raw import RAW_TABLES
-from hypertrack_pipeline.defs.resources import HypertrackSettings
-from hypertrack_pipeline.landing.cursor import plan_new_hours
-from hypertrack_pipeline.landing.zone import closed_hours
+from hypertrack_pipeline.config import load_settings
+from hypertrack_pipeline.defs.partitions import add_hours, key_ranges, landing_hours
+from hypertrack_pipeline.graph import RAW_ASSETS, plan_nodes
+from hypertrack_pipeline.plan import Plan, plan, retrain_due
 
-RAW_SELECTION = dg.AssetSelection.assets(*RAW_TABLES)
-ANALYSIS_SELECTION = (
-    dg.AssetSelection.all() - RAW_SELECTION - dg.AssetSelection.assets("wallet_training_targets", "wallet_model")
-)
-RETRAIN_SELECTION = dg.AssetSelection.assets("wallet_model").downstream() | dg.AssetSelection.assets(
-    "wallet_training_targets"
-)
+RAW_SELECTION = dg.AssetSelection.assets(*RAW_ASSETS)
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 load_landed_hours = dg.define_asset_job(
-    "load_landed_hours", selection=RAW_SELECTION, partitions_def=hourly_partitions,
-    description="Load closed landing hours into the DuckDB raw tables.",
+    "load_landed_hours", selection=RAW_SELECTION, partitions_def=landing_hours,
+    description="Load closed landing hours into the DuckDB raw tables (a range of hours in one run).",
 )
-analyze_wallets = dg.define_asset_job(
-    "analyze_wallets", selection=ANALYSIS_SELECTION,
-    description="PnL, features, scores (latest model), categories, report, dashboard, snapshot.",
-)
-retrain_and_report = dg.define_asset_job(
-    "retrain_and_report", selection=RETRAIN_SELECTION,
-    description="Training targets, a new model version, and everything downstream of it.",
-)
-materialize_all = dg.define_asset_job(
-    "materialize_all", selection=dg.AssetSelection.all() - RAW_SELECTION,
-    description="Every unpartitioned asset (what `hypertrack materialize` runs after loading hours).",
-)
+
+
+def current_plan(instance: dg.DagsterInstance, now: datetime | None = None) -> Plan:
+    """The plan for the deployment's data directory (HYPERTRACK_DATA_DIR), retraining when due."""
+    from hypertrack_pipeline.defs.facts import gather
+
+    settings = load_settings()
+    facts = gather(instance, settings)
+    due = retrain_due(facts.model_trained_at, now or datetime.now(UTC), settings.retrain_at_utc)
+    return plan(plan_nodes(), facts, retrain=due)
+
+
+class PlannedRefresh(dg.AutomationCondition):
+    """True for an asset the plan wants rebuilt now (missing, older than an input, or downstream of one;
+    see :func:`hypertrack_pipeline.plan.plan`). State-based: a run that died leaves its assets stale,
+    and they are requested again once nothing is running."""
+
+    _cache: dict[object, Plan] = {}
+    _lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "planned_refresh"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:  # type: ignore[override]
+        tick = (id(context.root_context), context.evaluation_time)
+        with self._lock:
+            if tick not in self._cache:
+                self._cache.clear()
+                self._cache[tick] = current_plan(context.asset_graph_view.instance, context.evaluation_time)
+            wanted = context.key.to_user_string() in self._cache[tick].refresh
+        subset = context.candidate_subset if wanted else context.get_empty_subset()
+        return dg.AutomationResult(context=context, true_subset=subset)
+
+
+def planned_refresh() -> dg.AutomationCondition:
+    return PlannedRefresh()
 
 
 @dg.sensor(job=load_landed_hours, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def landing_sensor(context: dg.SensorEvaluationContext, hypertrack: HypertrackSettings):
-    """Request one run per newly closed landing hour; the cursor makes sure no hour runs twice."""
-    settings = hypertrack.get()
-    valid = set(hourly_partitions.get_partition_keys())
-    ready = closed_hours(settings.raw_dir)
-    new, cursor = plan_new_hours(ready, context.cursor)
-    requests = [dg.RunRequest(run_key=h.key, partition_key=h.key) for h in new if h.key in valid]
-    skipped = [h.key for h in new if h.key not in valid]
-    if skipped:
-        context.log.warning(f"{len(skipped)} closed hour(s) outside the partitions (start "
-                            f"{settings.partitions_start}), e.g. {skipped[0]}: set HYPERTRACK_PARTITIONS_START")
-    if not requests:
-        return dg.SensorResult(skip_reason=f"no newly closed hours ({len(ready)} closed in all)", cursor=cursor)
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
+def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    """Request one load run for the closed hours the warehouse does not hold in their current version."""
+    p = current_plan(context.instance)
+    if not p.load:
+        return dg.SkipReason(p.reason)
+    add_hours(context.instance, p.load)
+    ordered = list(context.instance.get_dynamic_partitions(landing_hours.name))
+    requests = [dg.RunRequest(run_key=f"load:{a}:{b}:{len(p.load)}", tags={RANGE_START: a, RANGE_END: b})
+                for a, b in key_ranges(p.load, ordered)]
+    return dg.SensorResult(run_requests=requests)
 
 
-@dg.sensor(jobs=[analyze_wallets, materialize_all], minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING)
-def analysis_sensor(context: dg.SensorEvaluationContext):
-    """After new hours are loaded and no load is pending, refresh the wallet analysis once."""
-    instance = context.instance
-    event = instance.get_latest_materialization_event(dg.AssetKey("fills"))
-    if event is None:
-        return dg.SkipReason("no hour loaded yet")
-    latest = f"{event.timestamp:.6f}"  # when fills last changed
-    if context.cursor == latest:
-        return dg.SkipReason("no new hours since the last analysis")
-    pending = instance.get_runs(filters=dg.RunsFilter(
-        job_name="load_landed_hours",
-        statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-                  dg.DagsterRunStatus.STARTED],
-    ), limit=1)
-    if pending:
-        return dg.SkipReason("waiting for pending hour loads to finish")
-    if instance.get_latest_materialization_event(dg.AssetKey("wallet_model")) is None:
-        context.update_cursor(latest)  # no model yet: build everything, training included
-        return dg.RunRequest(run_key=f"all-{latest}", job_name="materialize_all")
-    context.update_cursor(latest)
-    return dg.RunRequest(run_key=f"analysis-{latest}", job_name="analyze_wallets")
-
-
-daily_retrain = dg.ScheduleDefinition(
-    name="daily_retrain", job=retrain_and_report, cron_schedule="15 3 * * *", execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Retrain the model on all data at 03:15 UTC and republish the report and dashboard.",
+refresh_automation = dg.AutomationConditionSensorDefinition(
+    "refresh_automation", target=dg.AssetSelection.all() - RAW_SELECTION, use_user_code_server=True,
+    minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rebuilds the assets the plan marks stale, in one run, once every closed hour is loaded.",
 )

@@ -13,6 +13,7 @@ present for that hour is closed. Nothing here ever deletes a part.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -156,8 +157,23 @@ def iter_stream_hours(raw_dir: Path, stream: str) -> Iterator[tuple[Hour, bool]]
 
 def closed_hours(raw_dir: Path) -> list[Hour]:
     """Hours ready to load: every stream that has a folder for the hour has closed it."""
-    seen: dict[Hour, bool] = {}
+    return sorted(closed_hour_fingerprints(raw_dir))
+
+
+def closed_hour_fingerprints(raw_dir: Path) -> dict[Hour, str]:
+    """Hours ready to load, each with a digest of its streams' markers (name, size, mtime).
+
+    A marker is rewritten when an hour is reopened and closed again with more rows, so a changed
+    fingerprint means the hour must be loaded again; stat calls only, no file is read.
+    """
+    markers: dict[Hour, list[str]] = {}
+    open_hours: set[Hour] = set()
     for stream in STREAM_SCHEMAS:
         for hour, closed in iter_stream_hours(raw_dir, stream):
-            seen[hour] = seen.get(hour, True) and closed
-    return sorted(h for h, ok in seen.items() if ok)
+            if not closed:
+                open_hours.add(hour)
+                continue
+            st = (hour_dir(raw_dir, stream, hour) / SUCCESS).stat()
+            markers.setdefault(hour, []).append(f"{stream}:{st.st_size}:{st.st_mtime_ns}")
+    return {h: hashlib.sha1("|".join(sorted(m)).encode()).hexdigest()[:16]
+            for h, m in sorted(markers.items()) if h not in open_hours}

@@ -12,6 +12,9 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "build_training_targets": "targets",
     "read_window": "targets",
+    "build_training_window": "windows",
+    "build_early_features": "windows",
+    "build_late_pnl": "windows",
     "WalletModel": "model",
     "HEADS": "model",
     "LOSS_WEIGHTS": "model",

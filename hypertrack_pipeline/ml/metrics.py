@@ -8,7 +8,25 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+
+
+def average_ranks(values: Iterable[float] | np.ndarray) -> np.ndarray:
+    """1-based ranks where ties share the mean of the ranks they span (scipy's ``rankdata``
+    ``method="average"``), in numpy so a plain install needs no scipy. Any NaN makes every rank
+    NaN, as scipy's default does: a NaN has no place in an order."""
+    x = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.float64).ravel()
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    if np.isnan(x).any():
+        return np.full(n, np.nan)
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])  # first index of each tie group
+    ends = np.r_[starts[1:], n]  # one past its last index
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)  # mean of ranks starts+1 … ends
+    return ranks
 
 
 def head_errors_vs_baseline(
@@ -51,7 +69,7 @@ def spearman(a: Iterable[float], b: Iterable[float]) -> float:
     x, y = x[ok], y[ok]
     if len(x) < 2:
         return math.nan
-    rx, ry = rankdata(x) - (len(x) + 1) / 2.0, rankdata(y) - (len(y) + 1) / 2.0
+    rx, ry = average_ranks(x) - (len(x) + 1) / 2.0, average_ranks(y) - (len(y) + 1) / 2.0
     denom = math.sqrt(float(np.sum(rx * rx)) * float(np.sum(ry * ry)))
     return float(np.sum(rx * ry) / denom) if denom > 0 else math.nan
 

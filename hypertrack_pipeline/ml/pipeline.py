@@ -16,19 +16,12 @@ from hypertrack_pipeline.feature_names import FEATURE_NAMES
 from hypertrack_pipeline.ml.checkpoints import load_checkpoint, save_checkpoint
 from hypertrack_pipeline.ml.metrics import head_errors_vs_baseline, spearman
 from hypertrack_pipeline.ml.model import HEADS
-from hypertrack_pipeline.ml.targets import TARGETS_TABLE, _table_exists, build_training_targets, read_window
+from hypertrack_pipeline.ml.steps import SCORE_COLUMNS as SCORE_COLUMNS  # re-exported
+from hypertrack_pipeline.ml.steps import SCORES_TABLE as SCORES_TABLE_DEF
+from hypertrack_pipeline.ml.targets import TARGETS_TABLE, _table_exists, read_window
 from hypertrack_pipeline.ml.training import TrainConfig, predict, train_model
 
-SCORES_TABLE = "wallet_scores"
-# Head → score column(s) of wallet_scores (names the classification rules and report use).
-SCORE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "style": tuple(f"style_{j}" for j in range(6)),
-    "risk": ("risk_score",),
-    "profitability": ("profitability_score",),
-    "bot": ("bot_probability",),
-    "influence": ("influence_score",),
-    "sophistication": ("sophistication_score",),
-}
+SCORES_TABLE = SCORES_TABLE_DEF.name
 TARGET_COLUMNS: dict[str, tuple[str, ...]] = {
     "style": tuple(f"t_style_{j}" for j in range(6)),
     "risk": ("t_risk",),
@@ -70,11 +63,12 @@ def _subset(arrays: Mapping[str, np.ndarray], rows: np.ndarray) -> dict[str, np.
 def train_from_warehouse(
     con: duckdb.DuckDBPyConnection, models_dir: Path | str, config: TrainConfig | None = None
 ) -> dict[str, Any]:
-    """Train on ``wallet_training_targets`` (built first if missing), evaluate on the held-out test
-    wallets, save a new checkpoint version; return version, checkpoint path and metrics."""
+    """Train on ``wallet_training_targets``, evaluate on the held-out test wallets, save a new
+    checkpoint version; return version, checkpoint path and metrics. The targets are their own step:
+    a missing table is a user error here, never a hidden rebuild."""
     config = config or TrainConfig()
     if not _table_exists(con, TARGETS_TABLE):
-        build_training_targets(con)
+        raise UserError(f"table {TARGETS_TABLE} does not exist yet (build {TARGETS_TABLE} first)")
     data = con.sql(f"SELECT * FROM {TARGETS_TABLE} ORDER BY wallet").to_arrow_table()
     if data.num_rows < 2:
         raise UserError(f"{TARGETS_TABLE} has {data.num_rows} wallets: too few to train a model")

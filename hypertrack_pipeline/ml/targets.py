@@ -1,44 +1,40 @@
-"""Training targets for the six heads (SPEC §9), computed from the warehouse.
+"""Training targets for the six heads (SPEC §9): a join of tables other steps build.
 
-The prototype trained against zeros. Here every head has a target derived from the data; each
-definition is below, next to the code that computes it (all vectorized numpy over one row per
-wallet). Percentile ranks are ``(average rank − 1) / (n − 1)`` in [0, 1] (0.5 when n = 1).
+Every head has a target derived from the data; each definition is below, next to the code that
+computes it (all vectorized numpy over one row per wallet). Percentile ranks are
+``(average rank − 1) / (n − 1)`` in [0, 1] (0.5 when n = 1).
 
-Point-in-time profitability: the fills' time range [min, max] is split at a boundary (default: the
-median fill time — the midpoint of the data by volume of fills. The midpoint of [min, max] would be
-the same on evenly dense data, but a sparse tail such as the simulator's 45-day HODLer
-prehistory would put it in an almost empty stretch and leave few wallets in the late window). Early-window features go to ``wallet_features_early``, late-window PnL to
-``late_wallet_pnl``; the model then learns early features → late profitability for wallets active
-in both windows, so the score predicts *future* profitability without look-ahead. When the data
-does not span two windows (too few wallets in both), it falls back to same-window features and
-PnL and says so (``profitability_window = 'same'``). The other heads describe the wallet as it is,
-so their targets come from the full-window ``wallet_features`` / ``wallet_pnl``.
+Point-in-time profitability: :mod:`hypertrack_pipeline.ml.windows` splits the data at a boundary
+(``wallet_training_window``) and builds the early-window features (``wallet_features_early``) and the
+late-window PnL (``wallet_pnl_late``) as steps of their own. This build only joins: the model learns
+early features → late profitability for wallets active in both windows, so the score predicts
+*future* profitability without look-ahead. When the window says the data does not span two
+windows (``profitability_window = 'same'``), features and PnL come from the full window instead.
+The other heads describe the wallet as it is, so their targets always come from the full-window
+``wallet_features`` / ``wallet_pnl``. Nothing heavy is recomputed here.
 
-Writes ``wallet_training_targets`` — one row per training wallet: ``wallet``, ``t_style_0..5``,
-``t_risk``, ``t_profitability``, ``t_bot``, ``t_influence``, ``t_sophistication``,
-``next_pnl_per_notional`` / ``next_total_pnl`` (PnL of the profitability window: the later window,
-or the same one in the fallback), ``profitability_window`` ('next' | 'same'), the 36 input
-features (early window or full window) and ``split`` ('train' 70 % | 'val' 15 % | 'test' 15 %,
-from md5(wallet), so a wallet keeps its split across rebuilds) — and the one-row
-``wallet_training_window`` (the data window, for checkpoint metadata).
+Writes ``wallet_training_targets`` (:data:`TARGETS_TABLE_DEF`): one row per training wallet, with
+``split`` ('train' 70 % | 'val' 15 % | 'test' 15 %, from md5(wallet), so a wallet keeps its split
+across rebuilds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy.stats import rankdata
 
+from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
+from hypertrack_pipeline.errors import UserError
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
+from hypertrack_pipeline.ml.metrics import average_ranks
+from hypertrack_pipeline.ml.windows import EARLY_FEATURES_TABLE, LATE_PNL_TABLE, WINDOW_TABLE, table_exists
+from hypertrack_pipeline.ml.windows import MIN_OVERLAP_WALLETS as MIN_OVERLAP_WALLETS  # re-exported
+from hypertrack_pipeline.ml.windows import read_window as read_window  # re-exported (checkpoint metadata)
 
 TARGETS_TABLE = "wallet_training_targets"
-WINDOW_TABLE = "wallet_training_window"
-EARLY_FEATURES_TABLE = "wallet_features_early"
-LATE_PREFIX = "late_"
 STYLE_DIMS = (
     "momentum",
     "mean_reversion",
@@ -53,7 +49,6 @@ TREND_SCALE = 0.005
 BOT_FREQ_DECADES = 3.0
 # Sophistication breadth reaches 1 at 20 distinct coins/tokens (log scale).
 BREADTH_FULL = 20.0
-MIN_OVERLAP_WALLETS = 20
 
 _PNL_COLS = ("notional", "pnl_per_notional", "total_pnl", "max_drawdown", "peak_position_notional")
 
@@ -66,7 +61,7 @@ def percentile_rank(values: np.ndarray) -> np.ndarray:
         return values.copy()
     if n == 1:
         return np.full(1, 0.5)
-    return (rankdata(values, method="average") - 1.0) / (n - 1.0)
+    return (average_ranks(values) - 1.0) / (n - 1.0)
 
 
 def _masked_rank(values: np.ndarray, mask: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -222,10 +217,31 @@ def descriptive_targets(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------------------- warehouse glue
 
+TARGETS_TABLE_DEF = Table(
+    TARGETS_TABLE,
+    "One row per training wallet: the six heads' targets (SPEC §9) and the model's 36 inputs.",
+    (
+        Column("wallet", "VARCHAR", "address, lowercase hex"),
+        *(Column(f"t_style_{j}", "DOUBLE", f"style target [-1, 1] from features 22–33: {d.replace('_', ' ')}")
+          for j, d in enumerate(STYLE_DIMS)),
+        Column("t_risk", "DOUBLE", "percentile of peak exposure / mean notional and drawdown, [0, 1]"),
+        Column("t_profitability", "DOUBLE", "percentile of next-window PnL / notional, shrunk to 0.5 by turnover"),
+        Column("t_bot", "DOUBLE", "weak bot label: regular timing, constant size, 24/7, frequency, [0, 1]"),
+        Column("t_influence", "DOUBLE", "share of total traded notional, ‰"),
+        Column("t_sophistication", "DOUBLE", "maker share, low slippage, breadth, execution quality, [0, 1]"),
+        Column("next_pnl_per_notional", "DOUBLE",
+               "PnL / notional in the profitability window (the later one, or the same in the fallback)"),
+        Column("next_total_pnl", "DOUBLE", "total PnL in the profitability window, USD"),
+        *(Column(name, "DOUBLE", "input feature from the feature window (early, or full in the fallback)")
+          for name in FEATURE_NAMES),
+        Column("profitability_window", "VARCHAR", "'next' (point-in-time) or 'same' (fallback)"),
+        Column("split", "VARCHAR", "train / val / test, fixed by a hash of the wallet (70 / 15 / 15 %)"),
+    ),
+)
+
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.sql(f"SELECT count(*) FROM information_schema.tables WHERE table_name = '{name}'").fetchall()
-    return bool(rows[0][0])
+    return table_exists(con, name)
 
 
 def _features_with_pnl(con: duckdb.DuckDBPyConnection, features: str, pnl: str) -> dict[str, np.ndarray]:
@@ -240,78 +256,35 @@ def _features_with_pnl(con: duckdb.DuckDBPyConnection, features: str, pnl: str) 
     return out
 
 
-def _default_builders() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    from hypertrack_pipeline.warehouse import build_wallet_features, build_wallet_pnl
+def build_training_targets(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Write ``wallet_training_targets`` by joining the five input tables; return window metadata.
 
-    return build_wallet_features, build_wallet_pnl
-
-
-def build_training_targets(
-    con: duckdb.DuckDBPyConnection,
-    boundary_ms: int | None = None,
-    *,
-    min_overlap_wallets: int = MIN_OVERLAP_WALLETS,
-    feature_builder: Callable[..., Any] | None = None,
-    pnl_builder: Callable[..., Any] | None = None,
-) -> dict[str, Any]:
-    """Write ``wallet_training_targets`` + ``wallet_training_window``; return window metadata.
-
-    Needs ``fills``, ``wallet_features`` and ``wallet_pnl`` (full window). ``boundary_ms`` splits
-    the fills' time range (default: just after the median fill time). ``feature_builder`` /
-    ``pnl_builder`` default to the warehouse's ``build_wallet_features`` / ``build_wallet_pnl``;
-    fewer than ``min_overlap_wallets`` wallets trading in both windows means same-window fallback.
+    Reads ``wallet_features`` + ``wallet_pnl`` (full window: the descriptive heads, and the inputs
+    in the fallback) and, when ``wallet_training_window`` says ``profitability_window = 'next'``,
+    ``wallet_features_early`` + ``wallet_pnl_late`` (inputs and profitability of the wallets that
+    traded in the late window). The fallback decision is the window's, so it is made once.
     """
+    window = read_window(con)
+    if not window:
+        raise UserError(f"table {WINDOW_TABLE} does not exist yet (build {WINDOW_TABLE} first)")
     full = _features_with_pnl(con, "wallet_features", "wallet_pnl")
     desc = descriptive_targets(full)
-    lo, hi, median = con.sql(
-        "SELECT min(time_ms), max(time_ms), quantile_disc(time_ms, 0.5) FROM fills"
-    ).fetchall()[0]
-    meta: dict[str, Any] = {
-        "data_start_ms": int(lo) if lo is not None else None,
-        "data_end_ms": int(hi) if hi is not None else None,
-        "boundary_ms": None,
-        "profitability_window": "same",
-        "feature_window": "full",
-        "overlap_wallets": 0,
-    }
-    if boundary_ms is None and lo is not None and hi is not None and hi > lo:
-        # the first fill strictly after the lower median, so both windows are non-empty
-        boundary_ms = int(median) + 1 if int(median) < int(hi) else int(hi)
-    two_windows = boundary_ms is not None and lo is not None and int(lo) < boundary_ms <= int(hi)
-    rows: dict[str, np.ndarray] | None = None
-    if two_windows:
-        if feature_builder is None or pnl_builder is None:
-            default_features, default_pnl = _default_builders()
-            feature_builder = feature_builder or default_features
-            pnl_builder = pnl_builder or default_pnl
-        feature_builder(con, start_ms=None, end_ms=boundary_ms, table=EARLY_FEATURES_TABLE)
-        pnl_builder(con, start_ms=boundary_ms, end_ms=None, prefix=LATE_PREFIX)
-        early = _features_with_pnl(con, EARLY_FEATURES_TABLE, f"{LATE_PREFIX}wallet_pnl")
+    mode = str(window.get("profitability_window") or "same")
+    if mode == "next":
+        early = _features_with_pnl(con, EARLY_FEATURES_TABLE, LATE_PNL_TABLE)
         in_both = early["notional"] > 0
-        meta["boundary_ms"] = int(boundary_ms)
-        meta["overlap_wallets"] = int(in_both.sum())
-        if in_both.sum() >= max(min_overlap_wallets, 2):
-            rows = {k: v[in_both] for k, v in early.items()}
-            meta.update(profitability_window="next", feature_window="early")
-        else:
-            meta["note"] = (
-                f"only {int(in_both.sum())} wallets traded in both windows (< {min_overlap_wallets}): "
-                "profitability target falls back to the same window"
-            )
-    else:
-        meta["note"] = "data does not span two windows: profitability target uses the same window"
-    if rows is None:
-        rows = full
-        pos = np.arange(len(full["wallet"]))
-    else:
+        rows = {k: v[in_both] for k, v in early.items()}
         pos = np.searchsorted(full["wallet"], rows["wallet"])  # full is sorted by wallet
         pos = np.clip(pos, 0, max(len(full["wallet"]) - 1, 0))
         keep = (len(full["wallet"]) > 0) & (full["wallet"][pos] == rows["wallet"])
         rows = {k: v[keep] for k, v in rows.items()}
         pos = pos[keep]
+    else:
+        rows = full
+        pos = np.arange(len(full["wallet"]))
     t_profit = profitability_target(rows["pnl_per_notional"], rows["notional"])
     columns: dict[str, Any] = {"wallet": pa.array(rows["wallet"], type=pa.string())}
-    for j in range(6):
+    for j in range(len(STYLE_DIMS)):
         columns[f"t_style_{j}"] = desc["style"][pos, j]
     columns["t_risk"] = desc["risk"][pos]
     columns["t_profitability"] = t_profit
@@ -320,59 +293,34 @@ def build_training_targets(
     columns["t_sophistication"] = desc["sophistication"][pos]
     columns["next_pnl_per_notional"] = rows["pnl_per_notional"]
     columns["next_total_pnl"] = rows["total_pnl"]
-    columns["profitability_window"] = pa.array([meta["profitability_window"]] * len(pos), type=pa.string())
     for c in FEATURE_NAMES:
         columns[c] = np.asarray(rows[c], dtype=np.float64)
-    staged = pa.table(columns)
-    con.register("_ht_targets_stage", staged)
+    columns["profitability_window"] = pa.array([mode] * len(pos), type=pa.string())
+    con.register("_ht_targets_stage", pa.table(columns))
     try:
         con.execute(
             f"""CREATE OR REPLACE TABLE {TARGETS_TABLE} AS
-            SELECT * EXCLUDE (profitability_window), profitability_window,
-                CASE WHEN md5_number(wallet) % 100 < 70 THEN 'train'
-                     WHEN md5_number(wallet) % 100 < 85 THEN 'val' ELSE 'test' END AS split
+            SELECT *, CASE WHEN md5_number(wallet) % 100 < 70 THEN 'train'
+                           WHEN md5_number(wallet) % 100 < 85 THEN 'val' ELSE 'test' END AS split
             FROM _ht_targets_stage ORDER BY wallet"""
         )
     finally:
         con.unregister("_ht_targets_stage")
+    meta: dict[str, Any] = {k: v for k, v in window.items() if v is not None and k != "rows"}
     meta["rows"] = int(len(pos))
-    meta["feature_start_ms"] = meta["data_start_ms"]
-    meta["feature_end_ms"] = meta["boundary_ms"] if meta["feature_window"] == "early" else meta["data_end_ms"]
-    meta["target_start_ms"] = meta["boundary_ms"] if meta["profitability_window"] == "next" else meta["data_start_ms"]
-    meta["target_end_ms"] = meta["data_end_ms"]
-    window = {k: [meta.get(k)] for k in _WINDOW_COLUMNS}
-    con.register("_ht_window_stage", pa.table(window, schema=_WINDOW_SCHEMA))
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {WINDOW_TABLE} AS SELECT * FROM _ht_window_stage")
-    finally:
-        con.unregister("_ht_window_stage")
     counts = con.sql(f"SELECT split, count(*) FROM {TARGETS_TABLE} GROUP BY split").fetchall()
     meta.update({f"{name}_wallets": int(n) for name, n in counts})
     return meta
 
 
-_WINDOW_SCHEMA = pa.schema(
-    [
-        ("profitability_window", pa.string()),
-        ("feature_window", pa.string()),
-        ("data_start_ms", pa.int64()),
-        ("data_end_ms", pa.int64()),
-        ("boundary_ms", pa.int64()),
-        ("feature_start_ms", pa.int64()),
-        ("feature_end_ms", pa.int64()),
-        ("target_start_ms", pa.int64()),
-        ("target_end_ms", pa.int64()),
-        ("overlap_wallets", pa.int64()),
-        ("rows", pa.int64()),
-        ("note", pa.string()),
-    ]
+def _run(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict[str, Any]:
+    return build_training_targets(con)
+
+
+STEP = Step(
+    name=TARGETS_TABLE,
+    description="Targets of the six heads (SPEC §9): a join of the full-window features and PnL (descriptive "
+                "heads) with the early features and late PnL (point-in-time profitability).",
+    reads=("wallet_features", "wallet_pnl", EARLY_FEATURES_TABLE, LATE_PNL_TABLE, WINDOW_TABLE),
+    writes=(TARGETS_TABLE_DEF,), run=_run, group="training", training=True,
 )
-_WINDOW_COLUMNS = tuple(_WINDOW_SCHEMA.names)
-
-
-def read_window(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The data window of the last target build ({} when none was built)."""
-    if not _table_exists(con, WINDOW_TABLE):
-        return {}
-    table = con.sql(f"SELECT * FROM {WINDOW_TABLE} LIMIT 1").to_arrow_table().to_pylist()
-    return table[0] if table else {}

@@ -14,27 +14,29 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "<data-dir>/raw/<stream>/date=YYYY-MM-DD/hour=HH/part-N.parquet. Stops cleanly on Ctrl-C/SIGTERM.",
     )
     p.add_argument("--ws-url", help="Hyperliquid WebSocket URL (default: mainnet, or HYPERTRACK_WS_URL)")
-    p.add_argument("--info-url", help="Hyperliquid Info URL (default: https://api.hyperliquid.xyz/info)")
+    p.add_argument("--info-url", help="Hyperliquid Info URL (default: https://api.hyperliquid.xyz/info, or HYPERTRACK_INFO_URL)")
     p.add_argument("--data-dir", help="data folder (default: HYPERTRACK_DATA_DIR or ./data)")
     p.add_argument("--coins", help="comma-separated coins, e.g. BTC,ETH (default: every listed perp coin)")
     p.add_argument("--streams", help="comma-separated: trades,bbo,l2book,candles,evm (default: all, or "
                    "HYPERTRACK_STREAMS / RECORD_* flags)")
-    p.add_argument("--flush-seconds", type=float, help="write buffered rows at least this often (default 10)")
+    p.add_argument("--flush-seconds", type=float, help="write buffered rows at least this often, in seconds "
+                   "(default 10, or HYPERTRACK_FLUSH_SECONDS)")
     p.add_argument("--close-grace", type=float, dest="close_grace",
-                   help="seconds after an hour ends before it is closed (default 120)")
+                   help="seconds after an hour ends before it is closed (default 120, or HYPERTRACK_CLOSE_GRACE_SECONDS)")
     p.add_argument("--rpc-url", help="HyperEVM HTTP JSON-RPC URL (default: MAINNET_RPC_HTTP from .env, else public)")
-    p.add_argument("--rpc-ws-url", help="HyperEVM WebSocket RPC URL for newHeads (default: MAINNET_RPC_WS)")
+    p.add_argument("--rpc-ws-url", help="HyperEVM WebSocket RPC URL for newHeads (default: MAINNET_RPC_WS from .env, else none: "
+                   "poll over HTTP)")
     p.add_argument("--rpc-rate-limit", type=float, default=100.0,
-                   help="HyperEVM requests per minute (default 100, the public RPC's limit; 0 = unlimited)")
+                   help="HyperEVM requests per minute (default %(default)s, the public RPC's limit; 0 = unlimited)")
     p.add_argument("--evm-start-block", type=int, help="first HyperEVM block when there is no saved state "
                    "(default: the next new block)")
-    p.add_argument("--max-runtime", type=float, help="stop cleanly after this many seconds")
-    p.add_argument("--max-connections", type=int, default=5, help="WebSocket connections (1-10, default 5)")
-    p.add_argument("--ping-interval", type=float, default=50.0, help="seconds between pings (default 50)")
+    p.add_argument("--max-runtime", type=float, help="stop cleanly after this many seconds (default: run until Ctrl-C/SIGTERM)")
+    p.add_argument("--max-connections", type=int, default=5, help="WebSocket connections (1-10, default %(default)s)")
+    p.add_argument("--ping-interval", type=float, default=50.0, help="seconds between pings (default %(default)s)")
     p.add_argument("--stall-timeout", type=float, default=75.0,
-                   help="reconnect when nothing arrived for this many seconds (default 75)")
-    p.add_argument("--status-interval", type=float, default=5.0, help="seconds between status lines (default 5)")
-    p.add_argument("--max-frame-bytes", type=int, default=8 << 20, help="larger frames are skipped (default 8 MiB)")
+                   help="reconnect when nothing arrived for this many seconds (default %(default)s)")
+    p.add_argument("--status-interval", type=float, default=5.0, help="seconds between status lines (default %(default)s)")
+    p.add_argument("--max-frame-bytes", type=int, default=8 << 20, help="larger frames are skipped, in bytes (default %(default)s = 8 MiB)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every warning (bad frames, disconnects)")
     p.set_defaults(func=run)
     return p

@@ -19,17 +19,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "Same arguments, same bytes.",
     )
     p.add_argument("--out", required=True, help="output folder (DIR/raw and DIR/ground_truth are written)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--wallets", type=int, default=400, help="number of wallets (default 400)")
-    p.add_argument("--days", type=float, default=2.0, help="simulated days, whole hours (default 2)")
-    p.add_argument("--coins", default="6", help="number of perp coins or a comma list, e.g. BTC,ETH,SOL (default 6)")
-    p.add_argument("--start", default="2026-01-05T00:00:00Z", help="UTC start, on a whole hour (default 2026-01-05T00:00:00Z)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
+    p.add_argument("--wallets", type=int, default=400, help="number of wallets (default %(default)s)")
+    p.add_argument("--days", type=float, default=2.0, help="simulated days, whole hours (default %(default)s)")
+    p.add_argument("--coins", default="6", help="number of perp coins or a comma list, e.g. BTC,ETH,SOL (default %(default)s)")
+    p.add_argument("--start", default="2026-01-05T00:00:00Z", help="UTC start, on a whole hour (default %(default)s)")
     p.add_argument("--target-fills", type=int, default=None,
-                   help="aim for about this many fills (2 per trade) by scaling the trading rates")
+                   help="aim for about this many fills (2 per trade) by scaling the trading rates "
+                        "(default: unscaled rates)")
     p.add_argument("--no-evm", action="store_true", help="skip the HyperEVM streams (blocks, transactions, transfers)")
-    p.add_argument("--l2-every", type=float, default=10.0, help="seconds between L2 snapshots per coin (default 10)")
+    p.add_argument("--l2-every", type=float, default=10.0, help="seconds between L2 snapshots per coin (default %(default)s)")
     p.add_argument("--prehistory-days", type=float, default=45.0,
-                   help="place HODLers' first trades up to this many days before --start (0: off; default 45)")
+                   help="place HODLers' first trades up to this many days before --start (0: off; default %(default)s)")
     p.add_argument("--force", action="store_true", help="replace an earlier simulation in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

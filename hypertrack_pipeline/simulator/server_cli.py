@@ -64,24 +64,26 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port; default 8765)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8765, help="port, 0 = any free port (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="market seed (deterministic)")
     parser.add_argument("--wallets", type=int, default=None, help="number of simulated wallets")
     parser.add_argument("--days", type=float, default=None, help="simulated days of market")
     parser.add_argument("--coins", default=None, help="a count or a comma list of coin names")
     parser.add_argument("--speed", type=float, default=1.0,
-                        help="simulated seconds per wall second (1 = real time, 0 = as fast as possible)")
+                        help="simulated seconds per wall second, 1 = real time, 0 = as fast as possible "
+                        "(default: %(default)s)")
     parser.add_argument("--start", default=None, help="start the clock at this market time (ISO or epoch ms)")
     parser.add_argument("--live", action="store_true",
                         help="shift the simulated market so it starts now (exchange times near the wall clock)")
     parser.add_argument("--replay", default=None, metavar="FILE",
                         help="replay a capture of '<ns> <json>' lines instead of simulating")
     parser.add_argument("--idle-timeout", type=float, default=60.0,
-                        help="close connections silent for this many seconds (default 60, as the real server)")
+                        help="close connections silent for this many seconds, 60 as the real server "
+                        "(default: %(default)s)")
     parser.add_argument("--trades-snapshot", type=int, default=0, metavar="N",
                         help="answer a trades subscribe with the coin's recent trades (up to N frames), "
-                        "as the real server does (default 0: off)")
+                        "as the real server does; 0 = off (default: %(default)s)")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG]@SECONDS",
                         help="inject a fault N wall seconds after start, e.g. drop@30s, stall:5@20s, "
                         "duplicate:3@10s, malformed@5s, truncated@5s, unknown_channel@5s, wrong_type@5s")

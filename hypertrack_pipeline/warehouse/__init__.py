@@ -20,16 +20,10 @@ from hypertrack_pipeline.warehouse.query import (
     query_warehouse,
     run_query,
 )
-from hypertrack_pipeline.warehouse.schema import (
-    RAW_TABLE_DESCRIPTIONS,
-    data_dictionary_markdown,
-    ensure_schema,
-)
+from hypertrack_pipeline.warehouse.schema import ensure_schema
 from hypertrack_pipeline.warehouse.window import feature_window
 
 __all__ = [
-    "RAW_TABLE_DESCRIPTIONS",
-    "data_dictionary_markdown",
     "feature_window",
     "format_table",
     "open_for_reading",

@@ -36,7 +36,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from hypertrack_pipeline.feature_names import FEATURE_NAMES
+from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
+from hypertrack_pipeline.feature_names import FEATURE_DOCS, FEATURE_NAMES
 from hypertrack_pipeline.warehouse.feature_arrays import (
     KEY_SHIFT,
     Evm,
@@ -47,11 +48,26 @@ from hypertrack_pipeline.warehouse.feature_arrays import (
     sequence_features,
     wallet_feature_table,
 )
-from hypertrack_pipeline.warehouse.schema import ensure_schema, session_setting, wallet_features_columns
-from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
+from hypertrack_pipeline.warehouse.schema import COVERAGE_DOCS, session_setting, wallet_features_columns
+from hypertrack_pipeline.warehouse.window import check_identifier, feature_window, window_sql
 
 # The landed streams wallet_features reads (evm_blocks and gaps feed checks and reports, not features).
 FEATURE_STREAMS: tuple[str, ...] = ("trades", "bbo", "l2book", "candles", "evm_transactions", "evm_token_transfers")
+# ... and the warehouse tables they load into (what the build reads).
+FEATURE_READS: tuple[str, ...] = ("trades", "bbo", "l2_snapshots", "candles", "evm_transactions", "evm_token_transfers")
+
+
+def _feature_columns() -> tuple[Column, ...]:
+    docs = {"wallet": "address, lowercase hex", **FEATURE_DOCS, **COVERAGE_DOCS}
+    return tuple(Column(name, dtype, docs.get(name, "")) for name, dtype in wallet_features_columns().items())
+
+
+FEATURES_TABLE = Table(
+    "wallet_features",
+    "One row per wallet (every address with a fill, an EVM transaction or an ERC-20 transfer): the 36 features "
+    "of SPEC §7 over the feature window (0 when an input is missing; the coverage columns say which).",
+    _feature_columns(),
+)
 
 
 def _ids_sql(win: str) -> list[str]:
@@ -259,7 +275,6 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
                           table: str = "wallet_features") -> dict:
     """(Re)build ``table`` with one row per wallet that has a fill, an EVM transaction or a transfer in
     [start_ms, end_ms) (default: all data); returns metadata (rows, coverage, constant features)."""
-    ensure_schema(con)
     table = check_identifier(table)
     win = window_sql(start_ms, end_ms)
     mid_win = window_sql(None, None if end_ms is None else end_ms + 5000)
@@ -277,3 +292,16 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
                             FROM {table}""").fetchall()[0]
     return {"rows": int(stats[0]), "share_with_bbo": float(stats[1] or 0), "share_with_candles": float(stats[2] or 0),
             "share_with_evm": float(stats[3] or 0), "features": len(FEATURE_NAMES)}
+
+
+def _run(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict:
+    start_ms, end_ms = feature_window(con, ctx.settings.feature_window_hours)
+    return build_wallet_features(con, start_ms=start_ms, end_ms=end_ms)
+
+
+STEP = Step(
+    name="wallet_features",
+    description="The 36 features of SPEC §7, one row per wallet, over the feature window (DuckDB SQL + vectorized "
+                "numpy).",
+    reads=FEATURE_READS, writes=(FEATURES_TABLE,), run=_run,
+)

@@ -19,63 +19,23 @@ in parallel; the random hex hashes of ``trades`` and ``evm_blocks`` are stored u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from hypertrack_pipeline.datasets import DATASETS, Dataset
 from hypertrack_pipeline.errors import UserError
 from hypertrack_pipeline.landing.zone import Hour
 from hypertrack_pipeline.warehouse.schema import RAW_VIEWS, ensure_schema, session_setting
 
-# landed stream → the warehouse tables it feeds
+# landed stream → the warehouse tables it feeds (trades also feeds the fills view)
 STREAM_TABLES: dict[str, tuple[str, ...]] = {
-    "trades": ("trades", "fills"),
-    "bbo": ("bbo",),
-    "l2book": ("l2_snapshots",),
-    "candles": ("candles",),
-    "evm_blocks": ("evm_blocks",),
-    "evm_transactions": ("evm_transactions",),
-    "evm_token_transfers": ("evm_token_transfers",),
-    "gaps": ("gaps",),
+    name: (d.table.name, "fills") if name == "trades" else (d.table.name,) for name, d in DATASETS.items()
 }
 
 _PART_GLOB = "part-*.parquet"
-# The landing partition of a row, from its part's hive folders (date=YYYY-MM-DD/hour=HH).
-_HOUR = "(date::TIMESTAMP + to_hours(hour))"
-_TS = "epoch_ms(time)"
-
-@dataclass(frozen=True)
-class _Stream:
-    """How one landed stream becomes rows of its table: the SELECT list over its Parquet columns (plus
-    the hive columns date and hour), and the key that identifies a row within a partition when the
-    landing may hold it twice (reconnect overlaps, a re-sent candle, a block re-read after a crash)."""
-
-    table: str
-    select: str
-    key: tuple[str, ...] = ()
-    latest_first: str = ""  # ORDER BY of the duplicates: the first one is kept (default: any)
-
-
-_STREAMS: dict[str, _Stream] = {
-    "trades": _Stream("trades", f"coin, side, px, sz, px * sz, time, {_TS}, tid, hash, buyer, seller, {_HOUR}",
-                      key=("coin", "time", "tid")),
-    "bbo": _Stream("bbo", f"""coin, time, {_TS}, bid_px, bid_sz, bid_n, ask_px, ask_sz, ask_n,
-        (bid_px + ask_px) / 2, {_HOUR}"""),
-    "l2book": _Stream("l2_snapshots", f"""coin, time, {_TS}, bid_px, bid_sz, bid_n, ask_px, ask_sz, ask_n,
-        CASE WHEN len(bid_px) > 0 AND len(ask_px) > 0 THEN (bid_px[1] + ask_px[1]) / 2 END, {_HOUR}"""),
-    "candles": _Stream("candles", f"""coin, interval, open_time, close_time, epoch_ms(open_time), open, high, low,
-        close, volume, n_trades, {_HOUR}""", key=("coin", "interval", "open_time"), latest_first="recv_ns DESC"),
-    "evm_blocks": _Stream("evm_blocks", f"""number, hash, parent_hash, time, {_TS}, miner, gas_used, gas_limit,
-        base_fee, tx_count, {_HOUR}""", key=("number",)),
-    "evm_transactions": _Stream("evm_transactions", f"""hash, block_number, time, {_TS}, tx_index, from_address,
-        to_address, value, gas, gas_price, nonce, input_size, method_id, {_HOUR}""", key=("hash",)),
-    "evm_token_transfers": _Stream("evm_token_transfers", f"""block_number, time, {_TS}, tx_hash, log_index,
-        token, from_address, to_address, amount_raw, decimals, amount, {_HOUR}""", key=("tx_hash", "log_index")),
-    "gaps": _Stream("gaps", f"stream, coin, start_ms, end_ms, cause, {_HOUR}"),
-}
 
 
 def _sql_list(items: Iterable[str]) -> str:
@@ -122,13 +82,13 @@ def _hour_predicate(hours: list[Hour]) -> str:
     return f"hour IN (SELECT epoch_ms(unnest([{', '.join(str(h.start_ms) for h in hours)}])))"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, spec: _Stream, files: list[str]) -> int:
+def _insert(con: duckdb.DuckDBPyConnection, spec: Dataset, files: list[str]) -> int:
     """Insert every part of ``files`` into the stream's table, each key once per partition; rows inserted.
 
     A hash count (cheap) decides whether the parts hold a duplicate at all; only the hours that do pay
     for the ``DISTINCT ON`` (equal rows hash equal: a collision can only cause a needless dedup)."""
     def insert(src: str) -> int:
-        return int(con.execute(f"INSERT INTO {spec.table} SELECT {spec.select} FROM {src}").fetchall()[0][0])
+        return int(con.execute(f"INSERT INTO {spec.table.name} SELECT {spec.select_sql} FROM {src}").fetchall()[0][0])
 
     src = _source(files)
     if not spec.key:
@@ -141,7 +101,7 @@ def _insert(con: duckdb.DuckDBPyConnection, spec: _Stream, files: list[str]) -> 
     clean = [f for f in files if _hive_key(f) not in dup_hours]
     dups = [f for f in files if _hive_key(f) in dup_hours]
     keys = ", ".join(("date", "hour", *spec.key))
-    order = f" ORDER BY {keys}, {spec.latest_first}" if spec.latest_first else ""
+    order = f" ORDER BY {keys}, {spec.keep_latest_by}" if spec.keep_latest_by else ""
     return (insert(_source(clean)) if clean else 0) + insert(f"(SELECT DISTINCT ON ({keys}) * FROM {_source(dups)}{order})")
 
 
@@ -152,12 +112,14 @@ def _hive_key(path: str) -> tuple[str, int]:
 
 
 def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts: Iterable[datetime | Hour | str],
-               streams: Iterable[str] | None = None) -> dict[str, int]:
+               streams: Iterable[str] | None = None, fingerprints: Mapping[str, str] | None = None) -> dict[str, int]:
     """Load (or re-load) a range of landed hours in one transaction; rows inserted per table.
 
     ``raw_dir`` is the landing root holding ``<stream>/date=…/hour=…/part-*.parquet``; a missing stream
     folder loads 0 rows. Hours are tz-aware datetimes (UTC), ``Hour`` objects or partition keys. Any
-    error rolls the whole range back (the hours keep their previous rows).
+    error rolls the whole range back (the hours keep their previous rows). ``fingerprints`` (hour key →
+    digest of its markers) are recorded in ``landing_loads`` in the same transaction, so the warehouse
+    itself says which version of each hour it holds.
     """
     raw = str(raw_dir)
     if "://" not in raw and not Path(raw).is_dir():
@@ -183,10 +145,12 @@ def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts:
                 files = _list_parts(con, raw, stream, hours)
                 if not files:
                     continue
-                n = _insert(con, _STREAMS[stream], files)
+                n = _insert(con, DATASETS[stream], files)
                 counts[STREAM_TABLES[stream][0]] = n
                 if stream == "trades":
                     counts["fills"] = 2 * n  # the fills view: a buyer's and a seller's row per trade
+            if fingerprints is not None:
+                _record_loads(con, hours, fingerprints, where)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -198,3 +162,24 @@ def load_hour(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour: Hour,
               streams: Iterable[str] | None = None) -> dict[str, int]:
     """Replace one hour of the given streams (a one-hour range)."""
     return load_hours(con, raw_dir, [hour], streams)
+
+
+def _record_loads(con: duckdb.DuckDBPyConnection, hours: list[Hour], fingerprints: Mapping[str, str],
+                  where: str) -> None:
+    """Replace the landing_loads rows of these hours (inside the load's transaction)."""
+    con.execute(f"DELETE FROM landing_loads WHERE {where}")
+    rows = [(h.key, fingerprints.get(h.key, "")) for h in hours]
+    con.executemany("""INSERT INTO landing_loads
+        SELECT strptime(?, '%Y-%m-%d-%H:%M'), ?, 0, now()::TIMESTAMP""", rows)
+    con.execute(f"""UPDATE landing_loads l SET trades = t.n
+        FROM (SELECT hour, count(*) AS n FROM trades WHERE {where} GROUP BY hour) t
+        WHERE l.hour = t.hour""")
+
+
+def loaded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """hour key → fingerprint of every hour the warehouse holds (what the loads recorded)."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'landing_loads'")
+    if not exists.fetchall()[0][0]:
+        return {}
+    rows = con.execute("SELECT strftime(hour, '%Y-%m-%d-%H:00'), fingerprint FROM landing_loads").fetchall()
+    return {k: fp for k, fp in rows}

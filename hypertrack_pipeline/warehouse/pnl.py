@@ -17,11 +17,50 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
 from hypertrack_pipeline.warehouse.avgcost import average_cost
-from hypertrack_pipeline.warehouse.schema import ensure_schema
 from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
 
 _HOUR_MS = 3_600_000
+
+POSITIONS_TABLE = Table("wallet_positions", "Per wallet and coin: average-cost position at the end of the PnL "
+                        "window (SPEC §8).", (
+    Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex"),
+    Column("coin", "VARCHAR NOT NULL", "market, e.g. BTC"),
+    Column("position", "DOUBLE NOT NULL", "signed base units (+ long, - short); 0 assumed before the first fill"),
+    Column("avg_cost", "DOUBLE NOT NULL", "average entry price of the open position, USD (0 when flat)"),
+    Column("realized_pnl", "DOUBLE NOT NULL", "USD, no fees"),
+    Column("unrealized_pnl", "DOUBLE NOT NULL", "position * (last_mid - avg_cost), USD"),
+    Column("last_mid", "DOUBLE", "mark price: last BBO mid (fallback: last L2 mid, then last trade px)"),
+    Column("fills", "BIGINT NOT NULL", "fills of the wallet in this coin (self-trades included)"),
+    Column("notional", "DOUBLE NOT NULL", "USD traded (self-trades included)"),
+))
+
+PNL_TABLE = Table("wallet_pnl", "Per wallet PnL summary (SPEC §8).", (
+    Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex"),
+    Column("realized_pnl", "DOUBLE NOT NULL", "USD"),
+    Column("unrealized_pnl", "DOUBLE NOT NULL", "USD"),
+    Column("total_pnl", "DOUBLE NOT NULL", "realized + unrealized, USD"),
+    Column("notional", "DOUBLE NOT NULL", "USD traded"),
+    Column("pnl_per_notional", "DOUBLE NOT NULL", "total_pnl / notional"),
+    Column("win_rate", "DOUBLE NOT NULL", "share of closing fills with realized PnL > 0 (0 when none)"),
+    Column("closing_fills", "BIGINT NOT NULL", "fills that reduced, closed or flipped a position"),
+    Column("max_drawdown", "DOUBLE NOT NULL",
+           "USD, largest fall of the hourly cum_total_pnl from its running peak (start 0)"),
+    Column("peak_position_notional", "DOUBLE NOT NULL", "USD, max over coins and fills of abs(position) * fill px"),
+    Column("coins", "BIGINT NOT NULL", "coins traded"),
+))
+
+PNL_HOURLY_TABLE = Table("wallet_pnl_hourly", "Hourly PnL curve per wallet: one row per hour with a fill of the "
+                         "wallet, plus the window's last hour.", (
+    Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex"),
+    Column("hour", "TIMESTAMP NOT NULL", "UTC hour start; values are as of the end of that hour"),
+    Column("cum_realized_pnl", "DOUBLE NOT NULL", "USD"),
+    Column("cum_total_pnl", "DOUBLE NOT NULL", "USD, open positions marked at each coin's last mid of that hour"),
+))
+
+# What the PnL build reads: fills (the view over trades) and the marks (BBO, else L2, else the last trade).
+PNL_READS: tuple[str, ...] = ("fills", "trades", "bbo", "l2_snapshots")
 
 
 def _marks_sql(win: str) -> str:
@@ -44,7 +83,6 @@ def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None
                      prefix: str = "") -> dict:
     """Rebuild {prefix}wallet_positions, {prefix}wallet_pnl and {prefix}wallet_pnl_hourly for the window
     [start_ms, end_ms) (default: all data); returns row counts and totals as metadata."""
-    ensure_schema(con)
     prefix = check_identifier(prefix)
     win = window_sql(start_ms, end_ms)
     con.execute(f"""
@@ -169,3 +207,14 @@ def _summary(con: duckdb.DuckDBPyConnection, prefix: str) -> dict:
     ).fetchall()[0]
     return {"rows": rows, "wallets": rows["wallet_pnl"], "sum_realized_pnl": float(realized),
             "sum_unrealized_pnl": float(unrealized)}
+
+
+def _run(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict:
+    return build_wallet_pnl(con)
+
+
+STEP = Step(
+    name="wallet_pnl_tables",
+    description="Average-cost position accounting over every fill (SPEC §8): positions, PnL, hourly curve.",
+    reads=PNL_READS, writes=(POSITIONS_TABLE, PNL_TABLE, PNL_HOURLY_TABLE), run=_run,
+)

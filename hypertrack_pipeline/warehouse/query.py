@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +71,61 @@ def publish_snapshot(db_path: Path | str, snapshot_path: Path | str,
             "seconds": round(time.perf_counter() - t0, 3)}
 
 
-def run_query(path: Path | str, sql: str, max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run ``sql`` on a read-only connection to ``path`` (a snapshot or an idle warehouse).
+# ``hypertrack sql`` runs whatever the user typed, so its connection is sandboxed by DuckDB itself:
+# no file or network access beyond the database file (COPY TO, EXPORT, read_csv, ATTACH, httpfs…),
+# no extension installs or autoloads, and the configuration locked so the query cannot SET it back.
+# Given at connect time: DuckDB applies them before any statement and they cannot be changed later.
+SANDBOX_CONFIG: dict[str, bool] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+SANDBOX_REFUSAL = "hypertrack sql is read-only and sandboxed: no file access, ATTACH, extensions or network"
+# DuckDB errors that mean "the sandbox or read-only mode said no", not "your SQL is wrong"
+_REFUSED_MARKERS = ("configuration has been locked", "read-only mode", "disabled by configuration",
+                    "disabled through configuration")
 
-    Returns (column names, rows); at most ``max_rows`` rows when given. Bad SQL, a missing file or a
-    write attempt raise UserError with DuckDB's message.
+
+def _no_warehouse(settings: Any) -> UserError:
+    return UserError(f"no warehouse at {settings.warehouse_path} yet: run `hypertrack demo` (simulated market) "
+                     "or `hypertrack record` then `hypertrack materialize`")
+
+
+def _connect_sandboxed(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` read-only with :data:`SANDBOX_CONFIG`; one-line UserError when it cannot be opened."""
+    try:
+        return duckdb.connect(str(path), read_only=True, config=dict(SANDBOX_CONFIG))
+    except duckdb.Error as exc:
+        raise UserError(f"cannot open {path} read-only ({_first_line(exc)}); query the published snapshot "
+                        "instead") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)
+
+
+def _query_error(exc: duckdb.Error) -> UserError:
+    """One line: ``refused: …`` when the sandbox or read-only mode blocked it, else DuckDB's message."""
+    line = _first_line(exc)
+    if isinstance(exc, duckdb.PermissionException) or any(m in line for m in _REFUSED_MARKERS):
+        return UserError(f"refused: {SANDBOX_REFUSAL} ({line})")
+    return UserError(line)
+
+
+def run_query(path: Path | str, sql: str, max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run the user's ``sql`` on a sandboxed read-only connection to ``path`` (a snapshot or an idle
+    warehouse).
+
+    Returns (column names, rows); at most ``max_rows`` rows when given. Bad SQL and a missing file
+    raise UserError with DuckDB's message; a write, file, ATTACH, extension or network attempt
+    raises UserError starting with ``refused:``.
     """
     if not Path(path).exists():
         raise UserError(f"database {path} does not exist")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise UserError(f"cannot open {path} read-only ({exc}); query the published snapshot instead") from exc
+    con = _connect_sandboxed(path)
     try:
         cur = con.execute(sql)
         if cur.description is None:
@@ -89,24 +134,37 @@ def run_query(path: Path | str, sql: str, max_rows: int | None = None) -> tuple[
         rows = cur.fetchmany(max_rows) if max_rows is not None else cur.fetchall()
         return columns, rows
     except duckdb.Error as exc:
-        raise UserError(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)) from exc
+        raise _query_error(exc) from exc
     finally:
         con.close()
 
 
 def query_warehouse(settings: Any, sql: str, max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """``hypertrack sql``: query the published snapshot when there is one, else the warehouse file
-    (read-only either way). ``settings`` has ``snapshot_path`` and ``warehouse_path``."""
+    (read-only and sandboxed either way). ``settings`` has ``snapshot_path`` and ``warehouse_path``."""
     for path in (Path(settings.snapshot_path), Path(settings.warehouse_path)):
         if path.exists():
             return run_query(path, sql, max_rows=max_rows)
-    raise UserError(f"no warehouse at {settings.warehouse_path} yet (load some data first)")
+    raise _no_warehouse(settings)
+
+
+# Table cells: floats keep this many significant digits (below 1) and at least two decimals (money);
+# past MAX_PLACES decimals a value is float noise and shows as 0. CSV and JSON keep full precision.
+SIGNIFICANT_DIGITS = 6
+MAX_PLACES = 15
+_WIDE = Context(prec=400)  # room for every digit of the largest double (1.8e308)
 
 
 def format_table(columns: list[str], rows: list[tuple[Any, ...]], fmt: str = "table") -> str:
-    """Render a query result as an aligned text table, CSV or JSON (a list of objects)."""
+    """Render a query result as an aligned text table, CSV or JSON (a list of objects).
+
+    The table is for reading: numbers right-aligned with thousands separators, never in scientific
+    notation. CSV and JSON are for programs: full precision, no separators (NaN/inf become JSON null,
+    which JSON has no literal for).
+    """
     if fmt == "json":
-        return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1)
+        return json.dumps([{c: _json_value(v) for c, v in zip(columns, r, strict=True)} for r in rows],
+                          default=str, indent=1, allow_nan=False)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -125,30 +183,60 @@ def format_table(columns: list[str], rows: list[tuple[Any, ...]], fmt: str = "ta
     return "\n".join(out)
 
 
+def _json_value(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _numeric(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return format_float(value)
+    if isinstance(value, Decimal):  # DuckDB DECIMAL: exact, keeps its own scale
+        return f"{value:,f}" if value.is_finite() else str(value)
     return str(value)
+
+
+def format_float(value: float) -> str:
+    """A float for people: ``1,217,060.53``, ``3.14159``, ``0.000123``; never ``1.21706e+06``.
+
+    Digits come from the shortest repr (no binary-expansion noise); values of 1 and more keep at least
+    two decimals, smaller ones ``SIGNIFICANT_DIGITS`` significant digits; trailing zeros are dropped.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    exact = Decimal(repr(value))
+    if exact == 0:
+        return "0"
+    top = exact.adjusted()  # the power of ten of the leading digit
+    places = max(2, SIGNIFICANT_DIGITS - 1 - top) if top >= 0 else min(SIGNIFICANT_DIGITS - 1 - top, MAX_PLACES)
+    rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN, context=_WIDE)
+    if rounded == 0:
+        return "0"
+    text = f"{rounded:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @contextmanager
 def open_for_reading(settings: Any) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection to the snapshot (else the warehouse) for CLI commands."""
+    """A short-lived read-only, sandboxed connection to the snapshot (else the warehouse) for CLI
+    commands: the same guarantees as ``hypertrack sql`` wherever a CLI command reads the warehouse."""
     for path in (Path(settings.snapshot_path), Path(settings.warehouse_path)):
         if path.exists():
-            try:
-                con = duckdb.connect(str(path), read_only=True)
-            except duckdb.Error as exc:
-                raise UserError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+            con = _connect_sandboxed(path)
             try:
                 yield con
             finally:
                 con.close()
             return
-    raise UserError(f"no warehouse at {settings.warehouse_path} yet (load some data first)")
+    raise _no_warehouse(settings)

@@ -1,45 +1,57 @@
-"""DuckDB DDL, declared once: ``schema.sql`` for the raw and PnL tables (``fills`` is a view over
-``trades``), and the wallet_features layout (36 FEATURE_NAMES + coverage columns) which is created per
-window by the feature build."""
+"""DuckDB DDL, generated from the declarations: the raw tables and the ``fills`` view from the dataset
+registry (:mod:`hypertrack_pipeline.datasets`), the bookkeeping table ``landing_loads``, and the
+wallet_features layout (36 FEATURE_NAMES + coverage columns) which the feature build creates per window.
+Nothing is declared twice: there is no hand-written DDL file."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from importlib import resources
 
 import duckdb
 
+from hypertrack_pipeline.catalog import Column, Table
+from hypertrack_pipeline.datasets import RAW_TABLES as RAW_TABLE_DEFS
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
 
-RAW_TABLES: tuple[str, ...] = (
-    "trades",
-    "fills",
-    "bbo",
-    "l2_snapshots",
-    "candles",
-    "evm_blocks",
-    "evm_transactions",
-    "evm_token_transfers",
-    "gaps",
+RAW_TABLES: tuple[str, ...] = tuple(t.name for t in RAW_TABLE_DEFS)
+RAW_VIEWS: frozenset[str] = frozenset(t.name for t in RAW_TABLE_DEFS if t.is_view)
+
+# Which landing hours the warehouse holds, written in the same transaction as the rows: the loader's
+# record of what it loaded (the plan compares it with the landing markers), not user data.
+LANDING_LOADS = Table(
+    "landing_loads",
+    "Internal: one row per landing hour loaded into the raw tables, written in the load's transaction.",
+    (
+        Column("hour", "TIMESTAMP NOT NULL", "landing hour (UTC start)"),
+        Column("fingerprint", "VARCHAR NOT NULL", "digest of the hour's _SUCCESS markers when it was loaded"),
+        Column("trades", "BIGINT NOT NULL", "trades loaded for the hour"),
+        Column("loaded_at", "TIMESTAMP NOT NULL", "when the load committed (UTC)"),
+    ),
+    internal=True,
 )
-PNL_TABLES: tuple[str, ...] = ("wallet_positions", "wallet_pnl", "wallet_pnl_hourly")
-RAW_VIEWS: frozenset[str] = frozenset({"fills"})  # derived from trades, never written by a load
+INTERNAL_TABLES: tuple[Table, ...] = (LANDING_LOADS,)
 
 # Coverage columns of wallet_features: which inputs existed for the wallet (SPEC §7: a feature is 0
 # when its data is missing, and these say so instead of defaulting silently).
 COVERAGE_COLUMNS: dict[str, str] = {
-    "has_fills": "BOOLEAN",  # at least one HyperCore fill in the window
-    "has_bbo": "BOOLEAN",  # at least one fill with a mid before it (BBO, else L2)
-    "has_candles": "BOOLEAN",  # at least one fill matched to a completed 1m candle
-    "has_evm": "BOOLEAN",  # at least one HyperEVM transaction sent or ERC-20 transfer
-    "bbo_share": "DOUBLE",  # share of fills with a mid before them
-    "candle_share": "DOUBLE",  # share of fills matched to a candle
+    "has_fills": "BOOLEAN",
+    "has_bbo": "BOOLEAN",
+    "has_candles": "BOOLEAN",
+    "has_evm": "BOOLEAN",
+    "bbo_share": "DOUBLE",
+    "candle_share": "DOUBLE",
 }
-
-
-def schema_sql() -> str:
-    return resources.files("hypertrack_pipeline.warehouse").joinpath("schema.sql").read_text()
+COVERAGE_DOCS: dict[str, str] = {
+    "has_fills": "at least one HyperCore fill in the window",
+    "has_bbo": "at least one fill with a mid before it (BBO, else L2)",
+    "has_candles": "at least one fill matched to a completed 1m candle",
+    "has_evm": "at least one HyperEVM transaction sent or ERC-20 transfer",
+    "bbo_share": "share of the wallet's fills with a mid before them",
+    "candle_share": "share of the wallet's fills matched to a candle",
+    "first_time_ms": "first event of the wallet in the window, epoch ms",
+    "last_time_ms": "last event of the wallet in the window, epoch ms",
+}
 
 
 def wallet_features_columns() -> dict[str, str]:
@@ -51,8 +63,13 @@ def wallet_features_columns() -> dict[str, str]:
     return cols
 
 
+def schema_sql() -> str:
+    """The DDL of every raw table, the fills view and the internal tables (idempotent)."""
+    return "\n\n".join(t.ddl() for t in (*RAW_TABLE_DEFS, *INTERNAL_TABLES))
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw and PnL table (and the fills view) that does not exist yet (idempotent).
+    """Create every raw table (and the fills view) and the internal tables that do not exist yet.
 
     Warehouses written before fills became a view hold it as a table: its rows are the legs of the
     trades, so it is dropped and replaced by the view (nothing is lost).
@@ -77,7 +94,7 @@ def session_setting(con: duckdb.DuckDBPyConnection, name: str, value: bool) -> I
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Actual column → type of a table in the connected database ({} when absent)."""
+    """Actual column → type of a table or view in the connected database ({} when absent)."""
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position",
@@ -86,134 +103,9 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return {name: dtype for name, dtype in rows}
 
 
-def declared_columns() -> dict[str, dict[str, str]]:
-    """Column → type of every declared table, read back from an in-memory DuckDB built from the DDL."""
-    mem = duckdb.connect()
-    try:
-        ensure_schema(mem)
-        out = {t: table_columns(mem, t) for t in RAW_TABLES + PNL_TABLES}
-    finally:
-        mem.close()
-    out["wallet_features"] = wallet_features_columns()
+def declared_columns(tables: tuple[Table, ...] | None = None) -> dict[str, dict[str, str]]:
+    """Column → type of declared tables (default: raw tables and views plus wallet_features)."""
+    out = {t.name: {c.name: c.base_type for c in t.columns} for t in (tables or RAW_TABLE_DEFS)}
+    if tables is None:
+        out["wallet_features"] = wallet_features_columns()
     return out
-
-
-_FEATURE_UNITS = "see SPEC §7 (0 when its input data is missing; the coverage columns say which)"
-_COVERAGE_DOCS = {
-    "has_fills": "at least one HyperCore fill in the window",
-    "has_bbo": "at least one fill with a mid before it (BBO, else L2)",
-    "has_candles": "at least one fill matched to a completed 1m candle",
-    "has_evm": "at least one HyperEVM transaction sent or ERC-20 transfer",
-    "bbo_share": "share of the wallet's fills with a mid before them",
-    "candle_share": "share of the wallet's fills matched to a candle",
-    "first_time_ms": "first event of the wallet in the window, epoch ms",
-    "last_time_ms": "last event of the wallet in the window, epoch ms",
-}
-
-
-_COMMON_DOCS = {
-    "coin": "market, e.g. BTC",
-    "time_ms": "exchange time, epoch ms (UTC)",
-    "ts": "time_ms as TIMESTAMP (UTC)",
-    "tid": "trade id",
-    "px": "price, USD",
-    "sz": "size, base units",
-    "hour": "landing partition: UTC hour the row was loaded from",
-    "bid_px": "best bid price (L2: per level, best first)",
-    "bid_sz": "size at the bid, base units",
-    "ask_px": "best ask price (L2: per level, best first)",
-    "ask_sz": "size at the ask, base units",
-    "ask_n": "orders at the level",
-    "bid_n": "orders at the level",
-    "n_trades": "trades in the candle",
-    "tx_count": "transactions in the block",
-    "to_address": "receiver",
-    "open": "first trade price of the minute",
-    "high": "highest trade price",
-    "low": "lowest trade price",
-    "close": "last trade price",
-    "close_time_ms": "candle close time, epoch ms",
-    "open_time_ms": "candle open time, epoch ms",
-    "number": "block number",
-    "hash": "hash, 0x hex",
-    "parent_hash": "parent block hash",
-    "miner": "block producer",
-    "gas_used": "gas used",
-    "gas_limit": "gas limit",
-    "block_number": "block number",
-    "tx_hash": "transaction hash",
-    "log_index": "log position in the block",
-    "gas": "gas limit of the transaction",
-    "nonce": "sender nonce",
-    "tx_index": "position in the block",
-    "from_address": "sender",
-    "stream": "landed stream",
-    "start_ms": "gap start, epoch ms",
-    "end_ms": "gap end, epoch ms",
-    "cause": "why data is missing (disconnect, stall, ...)",
-    "wallet": "address, lowercase hex",
-}
-
-
-def _parse_ddl_docs() -> dict[str, tuple[str, list[tuple[str, str, str]]]]:
-    """table → (description, [(column, type, comment)]) from the comments in schema.sql.
-
-    A table's columns are its DDL lines; a view's are the lines of its first SELECT branch (one
-    column per line, ``expr AS name`` or ``name``) with the type left empty: DuckDB binds it
-    (``declared_columns``), which is only needed for the dictionary, not at import.
-    """
-    out: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}
-    comment: list[str] = []
-    table = None
-    in_view = False  # reading a view's first branch
-    for raw in schema_sql().splitlines():
-        line = raw.strip()
-        if line.startswith(("CREATE TABLE", "CREATE VIEW")):
-            words = line.split()
-            table = words[5] if "IF NOT EXISTS" in line else words[2]
-            out[table] = (" ".join(comment), [])
-            comment = []
-            in_view = line.startswith("CREATE VIEW")
-        elif in_view:
-            if line.startswith("FROM"):  # end of the first branch; the rest of the view is not documented
-                table, in_view = None, False
-                continue
-            body, _, note = line.removeprefix("SELECT ").partition("--")
-            out[table][1].append((body.strip().rstrip(",").split()[-1], "", note.strip()))
-        elif line.startswith(");"):
-            table = None
-        elif line.startswith("--"):
-            if table is None:
-                comment.append(line.lstrip("- ").strip())
-        elif table is not None and line:
-            body, _, note = line.partition("--")
-            # a storage hint (USING COMPRESSION …) is not part of the column's type
-            parts = body.strip().rstrip(",").split(" USING COMPRESSION ")[0].split()
-            out[table][1].append((parts[0], " ".join(parts[1:]), note.strip()))
-        else:
-            comment = [] if not line else comment
-    return out
-
-
-def data_dictionary_markdown() -> str:
-    """The README data dictionary, generated from the DDL (schema.sql) and the feature layout."""
-    lines = ["| table | column | type | meaning |", "|---|---|---|---|"]
-    bound = declared_columns()  # the types of view columns
-    for table, (desc, cols) in _parse_ddl_docs().items():
-        lines.append(f"| **{table}** | | | {desc} |")
-        for name, dtype, note in cols:
-            lines.append(f"| {table} | {name} | {dtype or bound[table][name]} | {note or _COMMON_DOCS.get(name, '')} |")
-    lines.append("| **wallet_features** | | | one row per wallet, the 36 features of SPEC §7 over a window |")
-    for name, dtype in wallet_features_columns().items():
-        note = "address, lowercase hex" if name == "wallet" else _COVERAGE_DOCS.get(name, _FEATURE_UNITS)
-        lines.append(f"| wallet_features | {name} | {dtype} | {note} |")
-    return "\n".join(lines) + "\n"
-
-
-def raw_table_descriptions() -> dict[str, str]:
-    """Raw table → its one-line description from schema.sql (for asset descriptions)."""
-    docs = _parse_ddl_docs()
-    return {t: docs[t][0] for t in RAW_TABLES}
-
-
-RAW_TABLE_DESCRIPTIONS: dict[str, str] = raw_table_descriptions()

@@ -29,7 +29,7 @@ def feature_window(con, hours: float | None) -> tuple[int | None, int | None]:
     ``hours`` is 0/None or nothing is loaded. ``con`` is a DuckDB connection."""
     if not hours or hours <= 0:
         return None, None
-    last = con.execute("SELECT max(time_ms) FROM fills").fetchall()[0][0]
+    last = con.execute("SELECT max(time_ms) FROM trades").fetchall()[0][0]
     if last is None:
         return None, None
     end = int(last) + 1

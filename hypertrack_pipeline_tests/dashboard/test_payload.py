@@ -8,11 +8,14 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
 import pytest
 
+from hypertrack_pipeline.classification import render_final_report, report_rows
+from hypertrack_pipeline.classification.rules import DEFAULT_THRESHOLDS
 from hypertrack_pipeline.dashboard import (
     build_dashboard_payload,
     open_in_browser,
@@ -22,6 +25,24 @@ from hypertrack_pipeline.dashboard import (
 from hypertrack_pipeline.dashboard.render import json_for_script, render_readme_html
 from hypertrack_pipeline.errors import UserError
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
+
+
+@pytest.fixture
+def synthetic_db(synthetic_db: Any) -> Any:
+    """The conftest factory, with every synthetic wallet active (tx_count >= 1).
+
+    The dashboard shows only the wallets the report analyzes (tx_count >= TX_COUNT_THRESHOLD), and
+    ``create_synthetic_tables`` draws tx_count like the other features, as a fraction in [0, 1).
+    Turning those into whole counts keeps the synthetic wallets on the page; a no-op once the
+    synthetic tables draw counts of at least 1.
+    """
+
+    def make(n: int, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+        con = synthetic_db(n, **kwargs)
+        con.execute("UPDATE wallet_features SET tx_count = 1 + floor(tx_count * 100) WHERE tx_count < 1")
+        return con
+
+    return make
 
 
 def _decoded_categories(payload: dict, i: int) -> list[tuple[str, float]]:
@@ -95,6 +116,35 @@ def test_missing_tables_leave_sections_empty() -> None:
     assert list(payload["detail"]["row"]) == [0, 1] and "feat" not in payload["detail"]
     # the JSON text never carries NaN (invalid JSON): missing values are null
     assert json.loads(json_for_script(payload))["cols"]["risk"] == [0.25, None]
+
+
+def test_only_wallets_the_report_analyzes_are_counted(synthetic_db) -> None:
+    con = synthetic_db(20)
+    # an address only seen as an ERC-20 transfer counterparty: a wallet_features row with tx_count 0
+    transfer_only = "0x" + "ee" * 20
+    zeros = ", ".join("0.0" for _ in FEATURE_NAMES)
+    con.execute(f"INSERT INTO wallet_features SELECT ?, {zeros}", [transfer_only])
+    con.execute(
+        "INSERT INTO wallet_categories (wallet, categories, size_cohort) VALUES (?, '[]', 'Shrimp')",
+        [transfer_only],
+    )
+    con.execute("INSERT INTO wallet_scores (wallet, risk_score, model_version) VALUES (?, 0.5, 'synthetic-v1')",
+                [transfer_only])
+    assert DEFAULT_THRESHOLDS.TX_COUNT_THRESHOLD >= 1
+
+    payload = build_dashboard_payload(con)
+    assert transfer_only not in payload["cols"]["addr"]
+    assert payload["n"] == len(payload["cols"]["addr"]) == 20
+    assert payload["model"]["versions"] == [["synthetic-v1", 20]]
+    report = render_final_report(report_rows(con), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert f"Total wallets analyzed: {payload['n']}" in report
+    assert sorted(r.wallet for r in report_rows(con)) == payload["cols"]["addr"]
+
+    # the same cut as the report for another threshold; every wallet when no threshold applies
+    lowered = build_dashboard_payload(con, tx_count_threshold=0)
+    assert lowered["n"] == 21 and transfer_only in lowered["cols"]["addr"]
+    con.execute("ALTER TABLE wallet_features DROP COLUMN tx_count")  # an older stage without tx_count
+    assert build_dashboard_payload(con)["n"] == 21
 
 
 def test_pnl_curves_are_downsampled_keeping_first_and_last_hour() -> None:

@@ -1,16 +1,22 @@
-"""Landing layout, atomic parts, hour closing and the sensor's cursor bookkeeping."""
+"""Landing layout, atomic parts, hour closing and the markers' fingerprints (what the plan compares)."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hypertrack_pipeline.landing.cursor import plan_new_hours
 from hypertrack_pipeline.landing.schemas import STREAM_SCHEMAS
-from hypertrack_pipeline.landing.zone import Hour, closed_hours, mark_closed, write_part
+from hypertrack_pipeline.landing.zone import (
+    Hour,
+    closed_hour_fingerprints,
+    closed_hours,
+    mark_closed,
+    write_part,
+)
 
 H0 = Hour(datetime(2026, 1, 5, 13, tzinfo=UTC))
 
@@ -53,22 +59,15 @@ def test_closed_hours_needs_every_stream_of_the_hour_closed(tmp_path):
     assert closed_hours(tmp_path) == [H0, H0.next()]
 
 
-def test_cursor_requests_each_hour_once_even_out_of_order():
-    h1, h2, h3 = H0, H0.next(), H0.next().next()
-    new, cur = plan_new_hours([h1, h3], None)
-    assert new == [h1, h3]
-    new, cur = plan_new_hours([h1, h3], cur)
-    assert new == []
-    new, cur = plan_new_hours([h1, h2, h3], cur)  # h2 closed late: still picked up once
-    assert new == [h2]
-    assert plan_new_hours([h1, h2, h3], cur)[0] == []
-
-
-def test_cursor_stays_small():
-    hours = [H0]
-    for _ in range(2000):
-        hours.append(hours[-1].next())
-    _, cur = plan_new_hours(hours, None, keep_hours=24)
-    state = json.loads(cur)
-    assert len(state["recent"]) == 24
-    assert plan_new_hours(hours, cur, keep_hours=24)[0] == []
+def test_fingerprint_changes_when_an_hour_is_closed_again(tmp_path):
+    h1, h2 = Hour.from_key("2026-01-01-00:00"), Hour.from_key("2026-01-01-01:00")
+    for h in (h1, h2):
+        write_part(tmp_path, "trades", h, STREAM_SCHEMAS["trades"].empty_table())
+        mark_closed(tmp_path, "trades", h, rows=0)
+    before = closed_hour_fingerprints(tmp_path)
+    assert set(before) == {h1, h2}
+    assert closed_hour_fingerprints(tmp_path) == before  # stable while nothing changes
+    time.sleep(0.01)
+    mark_closed(tmp_path, "trades", h2, rows=5)  # reopened and closed with more rows
+    after = closed_hour_fingerprints(tmp_path)
+    assert after[h1] == before[h1] and after[h2] != before[h2]

@@ -16,6 +16,12 @@ import pytest
 import torch
 
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
+from hypertrack_pipeline.ml.windows import (
+    EARLY_FEATURES_TABLE,
+    LATE_PNL_TABLE,
+    MIN_OVERLAP_WALLETS,
+    build_training_window,
+)
 
 torch.set_num_threads(2)
 
@@ -94,14 +100,26 @@ def build_synthetic_warehouse(con: duckdb.DuckDBPyConnection, n: int, seed: int 
     con.register("_wf", wf)
     con.execute("CREATE OR REPLACE TABLE wallet_features AS SELECT * FROM _wf")
     con.unregister("_wf")
-    fake_pnl_builder(con, None, None, prefix="")
+    fake_pnl_builder(con)
     return skill
 
 
-def fake_feature_builder(con, start_ms=None, end_ms=None, table="wallet_features") -> dict:
+def build_fake_training_inputs(
+    con: duckdb.DuckDBPyConnection, boundary_ms: int | None = None, *, min_overlap_wallets: int = MIN_OVERLAP_WALLETS
+) -> dict:
+    """The real ``wallet_training_window`` over ``fills``, then ``wallet_features_early`` and
+    ``wallet_pnl_late`` from the fakes below (empty without a boundary, as the real steps do)."""
+    window = build_training_window(con, boundary_ms, min_overlap_wallets=min_overlap_wallets)
+    b = window["boundary_ms"]
+    fake_feature_builder(con, None, b, table=EARLY_FEATURES_TABLE, empty=b is None)
+    fake_pnl_builder(con, b, None, table=LATE_PNL_TABLE, empty=b is None)
+    return window
+
+
+def fake_feature_builder(con, start_ms=None, end_ms=None, table="wallet_features", empty=False) -> dict:
     """Window features for the test: the full-window features of wallets that traded in the window
     (the real builder is the warehouse's; here only the windowing contract matters)."""
-    cond = _window_sql(start_ms, end_ms)
+    cond = "FALSE" if empty else _window_sql(start_ms, end_ms)
     con.execute(
         f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM wallet_features "
         f"WHERE wallet IN (SELECT wallet FROM fills WHERE {cond})"
@@ -109,11 +127,11 @@ def fake_feature_builder(con, start_ms=None, end_ms=None, table="wallet_features
     return {"table": table}
 
 
-def fake_pnl_builder(con, start_ms=None, end_ms=None, prefix="") -> dict:
+def fake_pnl_builder(con, start_ms=None, end_ms=None, table="wallet_pnl", empty=False) -> dict:
     """Window PnL from the test-only realized column, with the wallet_pnl columns of the contract."""
-    cond = _window_sql(start_ms, end_ms)
+    cond = "FALSE" if empty else _window_sql(start_ms, end_ms)
     con.execute(
-        f"""CREATE OR REPLACE TABLE {prefix}wallet_pnl AS
+        f"""CREATE OR REPLACE TABLE {table} AS
         SELECT wallet, sum(test_realized) AS realized_pnl, 0.0 AS unrealized_pnl,
                sum(test_realized) AS total_pnl, sum(notional) AS notional,
                sum(test_realized) / sum(notional) AS pnl_per_notional,
@@ -122,7 +140,7 @@ def fake_pnl_builder(con, start_ms=None, end_ms=None, prefix="") -> dict:
                max(notional) * 2 AS peak_position_notional, count(DISTINCT coin) AS coins
         FROM fills WHERE {cond} GROUP BY wallet"""
     )
-    return {"prefix": prefix}
+    return {"table": table}
 
 
 def _window_sql(start_ms, end_ms) -> str:

@@ -6,15 +6,33 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from hypertrack_pipeline.ml.metrics import (
     archetype_report,
+    average_ranks,
     classification_report,
     head_errors_vs_baseline,
     metrics_metadata,
     spearman,
 )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_average_ranks_match_scipy_rankdata(seed):
+    rng = np.random.default_rng(seed)
+    cases = [
+        rng.normal(size=200),  # no ties
+        rng.integers(0, 7, 300).astype(float),  # many ties
+        np.round(rng.normal(size=50), 1),
+        np.array([np.inf, -np.inf, 0.0, -0.0, np.inf, 1e-300]),  # infinities and signed zero tie
+        np.array([4.0]),
+        np.full(9, 2.5),
+    ]
+    for x in cases:
+        np.testing.assert_array_equal(average_ranks(x), rankdata(x, method="average"))
+    assert average_ranks(np.array([])).size == 0
+    assert np.isnan(average_ranks([1.0, np.nan, 2.0])).all()  # scipy's default NaN policy
 
 
 def test_head_errors_against_the_mean_baseline():

@@ -18,7 +18,7 @@ from hypertrack_pipeline.ml.pipeline import (
 from hypertrack_pipeline.ml.targets import build_training_targets
 from hypertrack_pipeline.ml.training import TrainConfig
 
-from .conftest import fake_feature_builder, fake_pnl_builder
+from .conftest import build_fake_training_inputs
 
 SCORE_COLS = [f"style_{j}" for j in range(6)] + [
     "risk_score", "profitability_score", "bot_probability", "influence_score", "sophistication_score",
@@ -27,7 +27,8 @@ SCORE_COLS = [f"style_{j}" for j in range(6)] + [
 
 def test_train_score_and_compare(synthetic_warehouse, tmp_path):
     con, _skill = synthetic_warehouse
-    meta = build_training_targets(con, feature_builder=fake_feature_builder, pnl_builder=fake_pnl_builder)
+    build_fake_training_inputs(con)
+    meta = build_training_targets(con)
     assert meta["profitability_window"] == "next" and meta["rows"] == 600
 
     first = train_from_warehouse(con, tmp_path, TrainConfig(epochs=12, seed=0))
@@ -77,6 +78,8 @@ def test_train_score_and_compare(synthetic_warehouse, tmp_path):
 def test_training_and_scoring_need_their_inputs(con, tmp_path):
     with pytest.raises(UserError, match="no trained model"):
         score_wallets(con, tmp_path)
+    with pytest.raises(UserError, match="build wallet_training_targets first"):  # no hidden rebuild
+        train_from_warehouse(con, tmp_path, TrainConfig(epochs=1))
     con.execute("CREATE TABLE wallet_training_targets (wallet VARCHAR)")
     with pytest.raises(UserError, match="too few"):
         train_from_warehouse(con, tmp_path, TrainConfig(epochs=1))
@@ -84,7 +87,8 @@ def test_training_and_scoring_need_their_inputs(con, tmp_path):
 
 def test_scoring_an_empty_feature_table_writes_an_empty_score_table(synthetic_warehouse, tmp_path):
     con, _ = synthetic_warehouse
-    build_training_targets(con, feature_builder=fake_feature_builder, pnl_builder=fake_pnl_builder)
+    build_fake_training_inputs(con)
+    build_training_targets(con)
     train_from_warehouse(con, tmp_path, TrainConfig(epochs=1))
     con.execute("DELETE FROM wallet_features")
     assert score_wallets(con, tmp_path)["rows"] == 0

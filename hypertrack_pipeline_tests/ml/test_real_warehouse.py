@@ -1,5 +1,5 @@
 """The ML stage on the real chain: simulator landing zone → warehouse loading, PnL and features
-(the default early/late builders) → targets → training → scores. Small and fast, not a quality test."""
+(the early/late window steps) → targets → training → scores. Small and fast, not a quality test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import pytest
 
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
 from hypertrack_pipeline.landing.zone import closed_hours
-from hypertrack_pipeline.ml import build_training_targets, score_wallets, train_from_warehouse
+from hypertrack_pipeline.ml import (
+    build_early_features,
+    build_late_pnl,
+    build_training_targets,
+    build_training_window,
+    score_wallets,
+    train_from_warehouse,
+)
 from hypertrack_pipeline.ml.training import TrainConfig
 from hypertrack_pipeline.simulator import SimConfig, simulate
 from hypertrack_pipeline.warehouse import build_wallet_features, build_wallet_pnl, load_hours
@@ -29,7 +36,10 @@ def warehouse(tmp_path_factory):
 
 def test_point_in_time_targets_train_and_score(warehouse, tmp_path):
     con = warehouse
-    meta = build_training_targets(con, min_overlap_wallets=20)
+    build_training_window(con, min_overlap_wallets=20)
+    build_early_features(con)
+    build_late_pnl(con)
+    meta = build_training_targets(con)
     assert meta["profitability_window"] == "next" and meta["rows"] >= 20
     boundary = meta["boundary_ms"]
     # training inputs are the early window's features: the early table, never the full one
@@ -41,13 +51,13 @@ def test_point_in_time_targets_train_and_score(warehouse, tmp_path):
     assert same == (True, meta["rows"])
     # every training wallet traded in both windows; features stop at the boundary
     late = con.sql(
-        "SELECT count(*) FROM wallet_training_targets t JOIN late_wallet_pnl p USING (wallet) WHERE p.notional > 0"
+        "SELECT count(*) FROM wallet_training_targets t JOIN wallet_pnl_late p USING (wallet) WHERE p.notional > 0"
     ).fetchall()[0][0]
     assert late == meta["rows"]
     assert con.sql(f"SELECT max(last_time_ms) < {boundary} FROM wallet_features_early").fetchall()[0][0]
     # the same wallets' targets come from PnL after the boundary
     t = con.sql("SELECT t.next_total_pnl, p.total_pnl FROM wallet_training_targets t "
-                "JOIN late_wallet_pnl p USING (wallet)").fetchnumpy()
+                "JOIN wallet_pnl_late p USING (wallet)").fetchnumpy()
     np.testing.assert_allclose(t["next_total_pnl"], t["total_pnl"])
 
     result = train_from_warehouse(con, tmp_path, TrainConfig(epochs=3))

@@ -9,8 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from hypertrack_pipeline.errors import UserError
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
 from hypertrack_pipeline.ml.targets import (
+    TARGETS_TABLE_DEF,
     bot_target,
     build_training_targets,
     influence_target,
@@ -21,12 +23,14 @@ from hypertrack_pipeline.ml.targets import (
     sophistication_target,
     style_target,
 )
+from hypertrack_pipeline.ml.windows import build_training_window
 
-from .conftest import fake_feature_builder, fake_pnl_builder
+from .conftest import build_fake_training_inputs, fake_pnl_builder
 
 
 def test_percentile_rank_averages_ties():
     np.testing.assert_allclose(percentile_rank(np.array([3.0, 1.0, 2.0, 2.0])), [1.0, 0.0, 0.5, 0.5])
+    np.testing.assert_allclose(percentile_rank(np.array([5.0, 5.0, 5.0])), [0.5, 0.5, 0.5])
     np.testing.assert_allclose(percentile_rank(np.array([7.0])), [0.5])
     assert percentile_rank(np.array([])).size == 0
 
@@ -145,9 +149,8 @@ def _targets(con) -> dict[str, dict]:
 
 def test_profitability_comes_from_the_next_window(hand_warehouse):
     con = hand_warehouse
-    meta = build_training_targets(
-        con, min_overlap_wallets=2, feature_builder=fake_feature_builder, pnl_builder=fake_pnl_builder
-    )
+    build_fake_training_inputs(con, min_overlap_wallets=2)
+    meta = build_training_targets(con)
     assert meta["boundary_ms"] == 3001 and meta["profitability_window"] == "next"
     assert meta["feature_window"] == "early" and meta["overlap_wallets"] == 3
     got = _targets(con)
@@ -168,16 +171,15 @@ def test_profitability_comes_from_the_next_window(hand_warehouse):
     window = read_window(con)
     assert window["target_start_ms"] == 3001 and window["feature_end_ms"] == 3001
     assert window["data_start_ms"] == 1000 and window["data_end_ms"] == 9000
-    assert con.sql("SELECT count(*) FROM wallet_features_early").fetchall()[0][0] == 4
-    assert con.sql("SELECT count(*) FROM late_wallet_pnl").fetchall()[0][0] == 3
+    assert meta["rows"] == window["rows"] == 3
+    cols = [r[0] for r in con.sql("DESCRIBE wallet_training_targets").fetchall()]
+    assert tuple(cols) == TARGETS_TABLE_DEF.column_names()
 
 
 def test_an_explicit_boundary_moves_the_windows(hand_warehouse):
     con = hand_warehouse
-    meta = build_training_targets(
-        con, boundary_ms=6500, min_overlap_wallets=2, feature_builder=fake_feature_builder,
-        pnl_builder=fake_pnl_builder,
-    )
+    build_fake_training_inputs(con, 6500, min_overlap_wallets=2)
+    meta = build_training_targets(con)
     # late window [6500, ∞): c (ppn −0.05, notional 100) and d (ppn 0.2, notional 20); median 60
     assert meta["boundary_ms"] == 6500 and meta["overlap_wallets"] == 2
     got = _targets(con)
@@ -188,10 +190,10 @@ def test_an_explicit_boundary_moves_the_windows(hand_warehouse):
 
 def test_falls_back_to_same_window_when_too_few_wallets_span_both(hand_warehouse):
     con = hand_warehouse
-    meta = build_training_targets(
-        con, min_overlap_wallets=10, feature_builder=fake_feature_builder, pnl_builder=fake_pnl_builder
-    )
+    build_fake_training_inputs(con, min_overlap_wallets=10)
+    meta = build_training_targets(con)
     assert meta["profitability_window"] == "same" and "falls back" in meta["note"]
+    assert meta["boundary_ms"] == 3001 and meta["overlap_wallets"] == 3  # the window says why
     got = _targets(con)
     assert sorted(got) == list(HAND_FILLS)
     # full-window ppn: a 0.05, b 20/300, c −5/150, d 4/30 → ranks 1/3, 2/3, 0, 1;
@@ -199,6 +201,7 @@ def test_falls_back_to_same_window_when_too_few_wallets_span_both(hand_warehouse
     expected = {"0xa": 0.5 + (1 / 3 - 0.5) * 0.8, "0xb": 0.5 + (2 / 3 - 0.5), "0xc": 0.0, "0xd": 0.5 + 0.5 * 0.24}
     for w, t in expected.items():
         assert got[w]["t_profitability"] == pytest.approx(t)
+    assert {r["profitability_window"] for r in got.values()} == {"same"}
     assert read_window(con)["profitability_window"] == "same"
 
 
@@ -208,5 +211,52 @@ def test_single_timestamp_data_does_not_span_two_windows(con):
     cols = ", ".join(f'1.0 AS "{c}"' for c in FEATURE_NAMES)
     con.execute(f"CREATE TABLE wallet_features AS SELECT '0xa' AS wallet, {cols}")
     fake_pnl_builder(con)
-    meta = build_training_targets(con)  # no builders needed: nothing to split
-    assert meta["rows"] == 1 and meta["profitability_window"] == "same" and meta["boundary_ms"] is None
+    build_training_window(con)
+    meta = build_training_targets(con)  # same window: the early/late tables are not even read
+    assert meta["rows"] == 1 and meta["profitability_window"] == "same" and "boundary_ms" not in meta
+    assert "does not span" in meta["note"]
+
+
+def _table(con, name: str, rows: list[dict]) -> None:
+    con.register("_rows", pa.Table.from_pylist(rows))
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
+    con.unregister("_rows")
+
+
+def _pnl(wallet: str, notional: float, total: float) -> dict:
+    return {"wallet": wallet, "realized_pnl": total, "unrealized_pnl": 0.0, "total_pnl": total,
+            "notional": notional, "pnl_per_notional": total / notional if notional else 0.0, "win_rate": 0.5,
+            "closing_fills": 1, "max_drawdown": 1.0, "peak_position_notional": notional, "coins": 1}
+
+
+def test_targets_are_a_join_of_the_five_input_tables(con):
+    """Hand-made inputs and no fills at all: the targets build reads the five tables, nothing else."""
+    def feats(wallet: str, value: float, total_value: float) -> dict:
+        return {"wallet": wallet, **{c: value for c in FEATURE_NAMES}, "total_value": total_value}
+
+    _table(con, "wallet_features", [feats("0xa", 1.0, 100.0), feats("0xb", 1.0, 300.0), feats("0xc", 1.0, 600.0)])
+    _table(con, "wallet_pnl", [_pnl("0xa", 100.0, 1.0), _pnl("0xb", 300.0, 3.0), _pnl("0xc", 600.0, -6.0)])
+    # early features differ from the full ones, so the inputs' origin is visible
+    _table(con, "wallet_features_early", [feats("0xa", 7.0, 50.0), feats("0xb", 8.0, 60.0), feats("0xc", 9.0, 70.0)])
+    # 0xc did not trade late (notional 0): it is not a training wallet; 0xz is not in the features
+    _table(con, "wallet_pnl_late", [_pnl("0xa", 200.0, 20.0), _pnl("0xb", 100.0, -1.0), _pnl("0xc", 0.0, 0.0),
+                                    _pnl("0xz", 50.0, 5.0)])
+    _table(con, "wallet_training_window", [{"profitability_window": "next", "feature_window": "early",
+                                            "boundary_ms": 3001, "overlap_wallets": 2, "note": None}])
+    meta = build_training_targets(con)
+    assert meta["rows"] == 2 and meta["profitability_window"] == "next" and meta["boundary_ms"] == 3001
+    got = _targets(con)
+    assert sorted(got) == ["0xa", "0xb"]
+    assert got["0xa"]["next_total_pnl"] == 20.0 and got["0xb"]["next_pnl_per_notional"] == pytest.approx(-0.01)
+    assert got["0xa"]["tx_count"] == 7.0 and got["0xb"]["tx_count"] == 8.0  # early inputs
+    assert got["0xa"]["total_value"] == 50.0
+    # ppn 0.1 > −0.01: ranks 1, 0; median late notional 150 → weights 1, 2/3
+    assert got["0xa"]["t_profitability"] == pytest.approx(1.0)
+    assert got["0xb"]["t_profitability"] == pytest.approx(0.5 - 0.5 * 2 / 3)
+    assert got["0xa"]["t_influence"] == pytest.approx(100.0)  # full window: 100 / 1000 ‰
+    assert got["0xb"]["t_influence"] == pytest.approx(300.0)
+
+
+def test_targets_need_the_training_window(con):
+    with pytest.raises(UserError, match="wallet_training_window"):
+        build_training_targets(con)
