@@ -27,7 +27,7 @@ test: $(STAMP) chromium
 	$(PY) -m pytest -q
 
 dev: $(STAMP)
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
+	$(VENV)/bin/dg dev -h 127.0.0.1 -p 3000
 
 lint: $(STAMP)
 	$(PY) -m ruff check hypertrack_pipeline hypertrack_pipeline_tests bench

@@ -41,7 +41,7 @@ def test_record_flags_and_streams(monkeypatch):
         ("HYPERTRACK_STREAMS", "trades,quotes", "unknown stream"),
         ("RECORD_BBO", "maybe", "true or false"),
         ("HYPERTRACK_BATCH_SIZE", "-3", "positive integer"),
-        ("HYPERTRACK_PARTITIONS_START", "yesterday", "2025-01-01-00:00"),
+        ("HYPERTRACK_RETRAIN_AT", "3am", "HH:MM"),
     ],
 )
 def test_malformed_setting_is_one_clear_line(monkeypatch, name, value, fragment):

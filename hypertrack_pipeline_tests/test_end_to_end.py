@@ -124,21 +124,29 @@ def test_sql_command_reads_the_snapshot(built, capsys):
     assert "no_such_table" in err and "Traceback" not in err
 
 
-def test_readme_dictionary_lists_every_warehouse_table(built):
+def test_every_table_and_view_is_an_asset_or_documented_internal(built):
+    """Nothing in the warehouse lives off the graph: each table/view is an asset, or an internal
+    bookkeeping table the dictionary says is internal; its columns are exactly the declared ones."""
+    from hypertrack_pipeline.graph import table
+
     settings, _ = built
+    defs = build_definitions(settings)
+    assets = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     readme = (REPO / "README.md").read_text()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
+        names = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'main'").fetchall()]
-        for table in tables:
-            if table.startswith(("early_", "late_")) or table.endswith("_early"):
-                continue  # intermediate windows of the training targets
-            assert f"| **{table}** |" in readme, f"README data dictionary lacks {table}"
+        assert "wallet_features_early" in names and "wallet_pnl_late" in names
+        for name in names:
+            declared = table(name)  # KeyError: an undeclared table
+            assert name in assets or declared.internal, f"{name} is neither an asset nor internal"
+            marker = f"| **{name}** (internal) |" if declared.internal else f"| **{name}**"
+            assert marker in readme, f"README data dictionary lacks {name}"
             cols = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_name = ?", [table]).fetchall()]
-            missing = [c for c in cols if f"| {table} | {c} |" not in readme]
-            assert not missing, f"README lacks columns of {table}: {missing}"
+                "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
+                [name]).fetchall()]
+            assert cols == list(declared.column_names()), name
     finally:
         con.close()
 

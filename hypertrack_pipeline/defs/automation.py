@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from hypertrack_pipeline.config import load_settings
+from hypertrack_pipeline.config import Settings, load_settings
 from hypertrack_pipeline.defs.partitions import add_hours, key_ranges, landing_hours
+from hypertrack_pipeline.defs.resources import HypertrackSettings
 from hypertrack_pipeline.graph import RAW_ASSETS, plan_nodes
 from hypertrack_pipeline.plan import Plan, plan, retrain_due
 
@@ -32,11 +33,11 @@ load_landed_hours = dg.define_asset_job(
 )
 
 
-def current_plan(instance: dg.DagsterInstance, now: datetime | None = None) -> Plan:
-    """The plan for the deployment's data directory (HYPERTRACK_DATA_DIR), retraining when due."""
+def current_plan(instance: dg.DagsterInstance, now: datetime | None = None, settings: Settings | None = None) -> Plan:
+    """The plan for a data directory (default: the deployment's, HYPERTRACK_DATA_DIR), retraining when due."""
     from hypertrack_pipeline.defs.facts import gather
 
-    settings = load_settings()
+    settings = settings or load_settings()
     facts = gather(instance, settings)
     due = retrain_due(facts.model_trained_at, now or datetime.now(UTC), settings.retrain_at_utc)
     return plan(plan_nodes(), facts, retrain=due)
@@ -70,9 +71,9 @@ def planned_refresh() -> dg.AutomationCondition:
 
 
 @dg.sensor(job=load_landed_hours, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def landing_sensor(context: dg.SensorEvaluationContext, hypertrack: HypertrackSettings) -> dg.SensorResult | dg.SkipReason:
     """Request one load run for the closed hours the warehouse does not hold in their current version."""
-    p = current_plan(context.instance)
+    p = current_plan(context.instance, settings=hypertrack.get())
     if not p.load:
         return dg.SkipReason(p.reason)
     add_hours(context.instance, p.load)

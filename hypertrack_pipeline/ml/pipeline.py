@@ -16,8 +16,8 @@ from hypertrack_pipeline.feature_names import FEATURE_NAMES
 from hypertrack_pipeline.ml.checkpoints import load_checkpoint, save_checkpoint
 from hypertrack_pipeline.ml.metrics import head_errors_vs_baseline, spearman
 from hypertrack_pipeline.ml.model import HEADS
-from hypertrack_pipeline.ml.steps import SCORE_COLUMNS as SCORE_COLUMNS  # re-exported
-from hypertrack_pipeline.ml.steps import SCORES_TABLE as SCORES_TABLE_DEF
+from hypertrack_pipeline.ml.tables import SCORE_COLUMNS as SCORE_COLUMNS  # re-exported
+from hypertrack_pipeline.ml.tables import SCORES_TABLE as SCORES_TABLE_DEF
 from hypertrack_pipeline.ml.targets import TARGETS_TABLE, _table_exists, read_window
 from hypertrack_pipeline.ml.training import TrainConfig, predict, train_model
 

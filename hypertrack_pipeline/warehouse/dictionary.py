@@ -9,11 +9,14 @@ from __future__ import annotations
 def full_data_dictionary() -> str:
     from hypertrack_pipeline.graph import all_tables
 
+    def cell(text: str) -> str:  # a | inside a cell would end it (|position| in a formula)
+        return text.replace("|", "\\|")
+
     lines = ["| table | column | type | meaning |", "|---|---|---|---|"]
     for t in all_tables():
         kind = " (view)" if t.is_view else " (internal)" if t.internal else ""
-        lines.append(f"| **{t.name}**{kind} | | | {t.description} |")
-        lines += [f"| {t.name} | {c.name} | {c.type.split(' USING ')[0]} | {c.doc} |" for c in t.columns]
+        lines.append(f"| **{t.name}**{kind} | | | {cell(t.description)} |")
+        lines += [f"| {t.name} | {c.name} | {c.type.split(' USING ')[0]} | {cell(c.doc)} |" for c in t.columns]
     return "\n".join(lines) + "\n"
 
 

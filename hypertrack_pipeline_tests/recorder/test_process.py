@@ -68,7 +68,10 @@ def test_acceptance_run_lands_every_stream_and_closes_hours(tmp_path: Path, make
     with dg.instance_for_test() as instance:
         ctx = dg.build_sensor_context(instance=instance, resources={"hypertrack": HypertrackSettings(
             data_dir=str(data))})
-        assert [r.partition_key for r in landing_sensor(ctx).run_requests] == closed
+        (request,) = landing_sensor(ctx).run_requests  # every closed hour, in one run
+        assert request.tags["dagster/asset_partition_range_start"] == closed[0]
+        assert request.tags["dagster/asset_partition_range_end"] == closed[-1]
+        assert list(instance.get_dynamic_partitions("landing_hours")) == closed
 
 
 def test_sigterm_loses_nothing(tmp_path: Path, make_market) -> None:  # noqa: ANN001

@@ -29,7 +29,7 @@ from hypertrack_pipeline_tests.warehouse.landing_builder import T0, land
 
 
 def test_checks_pass_on_a_good_load(market_db) -> None:
-    assert check_schema(market_db) == (True, {"tables_checked": 13, "problems": []})
+    assert check_schema(market_db) == (True, {"tables_checked": 10, "problems": []})
     ok, meta = check_no_null_keys(market_db)
     assert ok and meta["null_key_rows"]["fills"] == 0
     assert check_unique_trade_ids(market_db) == (True, {"trades": 5, "duplicates": 0})
@@ -56,9 +56,9 @@ def test_checks_catch_broken_tables(market_db) -> None:
     market_db.execute("UPDATE trades SET buyer = NULL WHERE tid = 7")
     ok, meta = check_no_null_keys(market_db)
     assert not ok and meta["null_key_rows"]["trades"] == 1 and meta["null_key_rows"]["fills"] == 1
-    market_db.execute("ALTER TABLE wallet_pnl DROP COLUMN win_rate")
+    market_db.execute("ALTER TABLE candles DROP COLUMN n_trades")
     ok, meta = check_schema(market_db)
-    assert not ok and meta["problems"] == ["wallet_pnl.win_rate: missing"]
+    assert not ok and meta["problems"] == ["candles.n_trades: missing"]
 
 
 def test_constant_features_are_named(market_db) -> None:
@@ -146,14 +146,10 @@ def test_run_query_errors(tmp_path: Path) -> None:
 def test_cli_helpers(tmp_path: Path, market_db) -> None:
     from types import SimpleNamespace
 
-    from hypertrack_pipeline.warehouse import (
-        RAW_TABLE_DESCRIPTIONS,
-        feature_window,
-        format_table,
-        query_warehouse,
-    )
+    from hypertrack_pipeline.datasets import RAW_TABLES
+    from hypertrack_pipeline.warehouse import feature_window, format_table, query_warehouse
 
-    assert list(RAW_TABLE_DESCRIPTIONS)[:2] == ["trades", "fills"] and all(RAW_TABLE_DESCRIPTIONS.values())
+    assert [t.name for t in RAW_TABLES][:2] == ["trades", "fills"] and all(t.description for t in RAW_TABLES)
     assert feature_window(market_db, 0) == (None, None)
     last = T0 + 3700 * 1000  # the latest fill of the market
     assert feature_window(market_db, 2) == (last + 1 - 2 * 3_600_000, last + 1)

@@ -12,6 +12,7 @@ from pytest import approx
 
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
 from hypertrack_pipeline.warehouse import build_wallet_features
+from hypertrack_pipeline.warehouse.schema import ensure_schema
 from hypertrack_pipeline_tests.warehouse.conftest import A, B, C, D, E, F, S, features_of
 from hypertrack_pipeline_tests.warehouse.landing_builder import HOUR, T0
 
@@ -183,6 +184,7 @@ def test_failed_build_leaves_no_temp_tables(market_db) -> None:
 
 def test_empty_and_evm_only_warehouses() -> None:
     con = duckdb.connect()
+    ensure_schema(con)  # what the raw loads create
     assert build_wallet_features(con)["rows"] == 0  # nothing loaded: an empty table with the declared layout
     assert con.execute("SELECT count(*) FROM wallet_features").fetchall()[0][0] == 0
     con.execute("""INSERT INTO evm_token_transfers VALUES

@@ -28,8 +28,10 @@ def test_tables_match_the_declared_ddl(tmp_path: Path) -> None:
     con = duckdb.connect()
     ensure_schema(con)
     ensure_schema(con)  # idempotent
-    declared = declared_columns()
-    for table in ("trades", "fills", "bbo", "l2_snapshots", "candles", "gaps", "wallet_pnl"):
+    from hypertrack_pipeline.warehouse.schema import INTERNAL_TABLES, RAW_TABLE_DEFS
+
+    declared = declared_columns((*RAW_TABLE_DEFS, *INTERNAL_TABLES))
+    for table in ("trades", "fills", "bbo", "l2_snapshots", "candles", "gaps", "landing_loads"):
         assert table_columns(con, table) == declared[table]
     assert declared["fills"]["side_sign"] == "INTEGER" and declared["l2_snapshots"]["bid_px"] == "DOUBLE[]"
     for table in ("trades", "bbo", "l2_snapshots", "candles", "evm_blocks", "gaps"):
@@ -134,15 +136,17 @@ def test_failed_hour_rolls_back(tmp_path: Path) -> None:
 
 
 def test_data_dictionary_covers_every_declared_column() -> None:
-    from hypertrack_pipeline.warehouse.schema import data_dictionary_markdown
+    from hypertrack_pipeline.graph import all_tables
+    from hypertrack_pipeline.warehouse.dictionary import full_data_dictionary
 
-    text = data_dictionary_markdown()
+    text = full_data_dictionary()
     rows = {(cells[1].strip(), cells[2].strip()) for line in text.splitlines()[2:]
             if (cells := line.split("|")) and not cells[1].strip().startswith("**")}
-    for table, cols in declared_columns().items():
-        for col in cols:
-            assert (table, col) in rows, (table, col)
-    assert all(line.count("|") == 5 and not line.endswith("|  |") for line in text.splitlines())
+    for table in all_tables():
+        for col in table.columns:
+            assert (table.name, col.name) in rows, (table.name, col.name)
+            assert col.doc, f"{table.name}.{col.name} has no meaning in the dictionary"
+    assert all(line.replace("\\|", "").count("|") == 5 and not line.endswith("|  |") for line in text.splitlines())
 
 
 def test_range_dedups_only_where_needed_and_reloads_scattered_hours(tmp_path: Path) -> None:
