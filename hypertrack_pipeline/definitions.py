@@ -6,6 +6,8 @@ for another data directory through :func:`build_definitions`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 import hypertrack_pipeline.defs
@@ -16,7 +18,8 @@ from hypertrack_pipeline.defs.resources import build_resources
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     return dg.Definitions.merge(
-        dg.load_defs(defs_root=hypertrack_pipeline.defs),
+        # project_root given explicitly: an installed package (pip install .) has no pyproject.toml to find
+        dg.load_defs(defs_root=hypertrack_pipeline.defs, project_root=Path(hypertrack_pipeline.__file__).parents[1]),
         dg.Definitions(resources=build_resources(settings)),
     )
 
