@@ -40,7 +40,19 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     print(f"loaded {len(summary.hours_loaded)} hour(s), rebuilt {len(summary.assets_built)} asset(s) "
           f"in {time.monotonic() - t0:.0f} s")
     _print_outputs(settings)
-    return 0
+    return _check_exit(summary.failed_checks)
+
+
+# Checks that mean the warehouse does not hold what the landing zone holds: the command exits 1 when one
+# fails (model-quality checks are reported above but are not a failure of the load).
+DATA_CHECKS = ("landing_files_ok", "trades_unique_ids", "fills_two_per_trade", "no_null_keys", "raw_schema")
+
+
+def _check_exit(failed: list[str]) -> int:
+    if failed:
+        print(f"{len(failed)} asset check(s) failed: {', '.join(failed)} (listed above; details in the Dagster UI)",
+              file=sys.stderr)
+    return 1 if any(c in DATA_CHECKS for c in failed) else 0
 
 
 def _print_outputs(settings) -> None:

@@ -1,4 +1,5 @@
-"""Asset checks: each runs one check function of the warehouse (or the model) and reports it."""
+"""Asset checks of the wallet assets: each runs one check function of the warehouse (or the model) and
+reports it. The raw tables' checks run inside the load itself (defs/raw.py), on the same connection."""
 
 from collections.abc import Callable
 
@@ -8,46 +9,12 @@ from dagster_duckdb import DuckDBResource
 from hypertrack_pipeline.defs.metadata import to_metadata
 from hypertrack_pipeline.defs.resources import WAREHOUSE_POOL, HypertrackSettings
 from hypertrack_pipeline.warehouse import checks as wh
-from hypertrack_pipeline.warehouse.schema import RAW_TABLES
 
 
 def _run(duckdb: DuckDBResource, check: Callable, *args) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         passed, meta = check(con, *args)
     return dg.AssetCheckResult(passed=bool(passed), metadata=to_metadata(meta))
-
-
-@dg.asset_check(asset="trades", pool=WAREHOUSE_POOL, description="(coin, time_ms, tid) is unique")
-def trades_unique_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _run(duckdb, wh.check_unique_trade_ids)
-
-
-@dg.asset_check(asset="trades", pool=WAREHOUSE_POOL,
-                description="every raw table has the declared columns and types")
-def raw_schema(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _run(duckdb, wh.check_schema, list(RAW_TABLES))
-
-
-@dg.asset_check(asset="fills", pool=WAREHOUSE_POOL, description="count(fills) = 2 × count(trades)")
-def fills_two_per_trade(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _run(duckdb, wh.check_fills_match_trades)
-
-
-@dg.asset_check(asset="fills", pool=WAREHOUSE_POOL, description="no NULL key in any raw table")
-def no_null_keys(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _run(duckdb, wh.check_no_null_keys)
-
-
-@dg.asset_check(asset="candles", pool=WAREHOUSE_POOL,
-                description="share of fills whose minute has a completed candle (≥ 90%)")
-def candle_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _run(duckdb, wh.check_candle_coverage)
-
-
-@dg.asset_check(asset="gaps", pool=WAREHOUSE_POOL,
-                description="recorded gaps per stream; fails when one covers > 5% of the time span")
-def gaps_reported(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _run(duckdb, wh.check_gaps)
 
 
 @dg.asset_check(asset="wallet_features", pool=WAREHOUSE_POOL,

@@ -7,6 +7,7 @@ and plans from the same state afterwards (nothing left to do).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -27,7 +28,7 @@ from hypertrack_pipeline.graph import plan_nodes
 from hypertrack_pipeline.plan import Plan, plan
 
 INSTANCE_YAML = Path(__file__).resolve().parents[2] / "data" / "dagster_home" / "dagster.yaml"
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # warnings: printed by _Progress
 PID_TAG, HOST_TAG = "hypertrack/pid", "hypertrack/host"
 Say = Callable[[str], None]
 
@@ -37,6 +38,7 @@ class MaterializeSummary:
     hours_loaded: list[str] = field(default_factory=list)
     assets_built: list[str] = field(default_factory=list)
     released_runs: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
 
     @property
     def downstream_ran(self) -> bool:
@@ -66,6 +68,13 @@ def release_dead_runs(instance: dg.DagsterInstance, say: Say) -> list[str]:
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         say(f"released run {run.run_id[:8]} of a dead process ({pid}): its pool slot is free again")
         released.append(run.run_id)
+    # a slot still held by a run that is over (failed, canceled, deleted) blocks every later run silently
+    active = {r.run_id for r in active_runs(instance)}
+    for run_id in instance.event_log_storage.get_concurrency_run_ids():
+        if run_id not in active:
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+            say(f"freed the warehouse pool slot still held by finished run {run_id[:8]}")
+            released.append(run_id)
     return released
 
 
@@ -109,7 +118,7 @@ def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> 
         job = defs.resolve_job_def("load_landed_hours")
         for a, b in key_ranges(p.load, ordered):
             label = a if a == b else f"{a} … {b}"
-            _execute(instance, lambda run_id, tags, a=a, b=b: job.execute_in_process(
+            summary.failed_checks += _execute(instance, lambda run_id, tags, a=a, b=b: job.execute_in_process(
                 instance=instance, run_config=QUIET, raise_on_error=False, run_id=run_id,
                 tags={**tags, RANGE_START: a, RANGE_END: b}), f"loading {label}", say)
         summary.hours_loaded = list(p.load)
@@ -120,7 +129,7 @@ def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> 
     say(f"building {len(p.refresh)} asset(s): {', '.join(p.refresh)}")
     job = defs.resolve_implicit_global_asset_job_def()
     keys = [dg.AssetKey(a) for a in p.refresh]
-    _execute(instance, lambda run_id, tags: job.execute_in_process(
+    summary.failed_checks += _execute(instance, lambda run_id, tags: job.execute_in_process(
         instance=instance, run_config=QUIET, raise_on_error=False, run_id=run_id, tags=tags,
         asset_selection=keys), "analysis", say)
     summary.assets_built = list(p.refresh)
@@ -128,8 +137,9 @@ def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> 
 
 
 def _execute(instance: dg.DagsterInstance, launch: Callable[[str, dict[str, str]], dg.ExecuteInProcessResult],
-             label: str, say: Say) -> None:
-    """Run one in-process Dagster run, printing each step as it starts and ends (with rows and time)."""
+             label: str, say: Say) -> list[str]:
+    """Run one in-process Dagster run, printing each step as it starts and ends (with rows and time);
+    returns the names of the asset checks that failed."""
     run_id = make_new_run_id()
     watcher = _Progress(instance, run_id, label, say)
     watcher.start()
@@ -139,6 +149,7 @@ def _execute(instance: dg.DagsterInstance, launch: Callable[[str, dict[str, str]
         watcher.stop()
     if not result.success:
         raise RunFailed(f"{label} failed: {_failure(result)}")
+    return watcher.failed_checks
 
 
 class _Progress(threading.Thread):
@@ -146,7 +157,7 @@ class _Progress(threading.Thread):
     and an ETA (from the same steps' durations in the previous successful run, when there was one)."""
 
     EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
-              dg.DagsterEventType.ASSET_MATERIALIZATION}
+              dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
 
     def __init__(self, instance: dg.DagsterInstance, run_id: str, label: str, say: Say) -> None:
         super().__init__(daemon=True)
@@ -157,6 +168,7 @@ class _Progress(threading.Thread):
         self._previous = _previous_step_seconds(instance)
         self._steps_running: dict[str, float] = {}
         self._rows: dict[str, int] = {}
+        self.failed_checks: list[str] = []
 
     def stop(self) -> None:
         self._halt.set()
@@ -188,6 +200,9 @@ class _Progress(threading.Thread):
         self._seen = len(records)
         for rec in new:
             ev = rec.dagster_event
+            if ev is None and rec.level >= logging.WARNING and rec.user_message:
+                self.say(f"  ! {rec.user_message}")  # e.g. a quarantined landing part, named
+                continue
             if ev is None or ev.event_type not in self.EVENTS:
                 continue
             step = ev.step_key or ""
@@ -195,6 +210,12 @@ class _Progress(threading.Thread):
             if ev.event_type == dg.DagsterEventType.STEP_START:
                 self._steps_running[step] = time.monotonic()
                 self.say(f"  {now} {step} …{self._eta()}")
+            elif ev.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+                check = ev.event_specific_data  # AssetCheckEvaluation
+                if not check.passed:  # type: ignore[union-attr]
+                    meta = {k: v.value for k, v in check.metadata.items() if k != "details"}  # type: ignore[union-attr]
+                    self.failed_checks.append(check.check_name)  # type: ignore[union-attr]
+                    self.say(f"  ✗ check {check.check_name} on {check.asset_key.to_user_string()} FAILED: {meta}")  # type: ignore[union-attr]
             elif ev.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
                 mat = ev.event_specific_data.materialization  # type: ignore[union-attr]
                 rows = mat.metadata.get("dagster/row_count")

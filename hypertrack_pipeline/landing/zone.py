@@ -3,7 +3,7 @@
 Layout (SPEC §3)::
 
     <raw>/<stream>/date=YYYY-MM-DD/hour=HH/part-<seq>.parquet
-    <raw>/<stream>/date=YYYY-MM-DD/hour=HH/_SUCCESS      (JSON: rows, parts, closed_at)
+    <raw>/<stream>/date=YYYY-MM-DD/hour=HH/_SUCCESS      (JSON: rows, parts, complete, closed_by, closed_at)
 
 Parts are written to a dot-prefixed temporary name in the same folder and renamed when complete,
 so a reader never sees half a file (readers glob ``part-*.parquet``). An hour is *closed* for a
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hypertrack_pipeline.landing.schemas import STREAM_SCHEMAS
+
+log = logging.getLogger(__name__)
 
 SUCCESS = "_SUCCESS"
 HOUR_FORMAT = "%Y-%m-%d-%H:00"  # Dagster's hourly partition key format
@@ -116,8 +119,14 @@ def write_part(raw_dir: Path, stream: str, hour: Hour, table: pa.Table, seq: int
     return final
 
 
-def mark_closed(raw_dir: Path, stream: str, hour: Hour, rows: int | None = None) -> Path:
-    """Write the hour's ``_SUCCESS`` marker (atomically) with row and part counts."""
+def mark_closed(raw_dir: Path, stream: str, hour: Hour, rows: int | None = None, *, complete: bool = True,
+                closed_by: str = "watermark") -> Path:
+    """Write (or rewrite) the hour's ``_SUCCESS`` marker atomically with row and part counts.
+
+    ``complete`` is False when a recording stopped while the hour was still running (``closed_by``
+    ``"stop"``): the hour holds what was recorded and is loadable all the same. Rewriting the marker of
+    a reopened hour changes its size and mtime, hence the hour's fingerprint, so the loader reloads it.
+    """
     directory = hour_dir(raw_dir, stream, hour)
     directory.mkdir(parents=True, exist_ok=True)
     parts = sorted(p.name for p in directory.glob("part-*.parquet"))
@@ -128,6 +137,8 @@ def mark_closed(raw_dir: Path, stream: str, hour: Hour, rows: int | None = None)
         "hour": hour.key,
         "rows": rows,
         "parts": parts,
+        "complete": complete,
+        "closed_by": closed_by,
         "closed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     marker = directory / SUCCESS
@@ -135,6 +146,30 @@ def mark_closed(raw_dir: Path, stream: str, hour: Hour, rows: int | None = None)
     tmp.write_text(json.dumps(body, indent=1))
     os.replace(tmp, marker)
     return marker
+
+
+def read_marker(raw_dir: Path, stream: str, hour: Hour) -> dict | None:
+    """The hour's ``_SUCCESS`` body, ``{}`` for an unreadable one, None when the hour is not closed."""
+    try:
+        body = json.loads((hour_dir(raw_dir, stream, hour) / SUCCESS).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def reopen(raw_dir: Path, stream: str, hour: Hour) -> bool:
+    """Remove the hour's marker so that it is not loaded half-written; parts are never touched.
+
+    Used when a new session records more of an hour an earlier session closed on stop; the hour is
+    closed again (a new marker, a new fingerprint) when it ends. True if a marker was removed.
+    """
+    try:
+        (hour_dir(raw_dir, stream, hour) / SUCCESS).unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def is_closed(raw_dir: Path, stream: str, hour: Hour) -> bool:
@@ -149,10 +184,24 @@ def iter_stream_hours(raw_dir: Path, stream: str) -> Iterator[tuple[Hour, bool]]
     for date_dir in sorted(base.glob("date=*")):
         for hdir in sorted(date_dir.glob("hour=*")):
             m = _HOUR_DIR.search(hdir.as_posix())
-            if not m:
+            try:
+                if not m:
+                    raise ValueError("not date=YYYY-MM-DD/hour=HH")
+                start = datetime.strptime(f"{m.group(1)} {m.group(2)}", "%Y-%m-%d %H").replace(tzinfo=UTC)
+            except ValueError:  # hour=24, date=2026-02-30, a stray folder: never a traceback
+                _warn_once(hdir)
                 continue
-            start = datetime.strptime(f"{m.group(1)} {m.group(2)}", "%Y-%m-%d %H").replace(tzinfo=UTC)
             yield Hour(start), (hdir / SUCCESS).exists()
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(folder: Path) -> None:
+    """Say once per process that a landing folder is skipped because its name is not a valid hour."""
+    if str(folder) not in _WARNED:
+        _WARNED.add(str(folder))
+        log.warning("skipping landing folder %s: not a valid date=YYYY-MM-DD/hour=HH (00-23) partition", folder)
 
 
 def closed_hours(raw_dir: Path) -> list[Hour]:

@@ -105,3 +105,17 @@ def check_gaps(con: duckdb.DuckDBPyConnection, max_gap_share: float = 0.05) -> t
     return worst <= max_gap_share, {"gaps_total": sum(v["gaps"] for v in per_stream.values()),
                                      "per_stream": per_stream, "worst_gap_share": float(worst),
                                      "max_gap_share": max_gap_share}
+
+
+def check_landing_files(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
+    """No loaded hour had a quarantined part, a part missing from disk or a row count that differs from
+    its _SUCCESS marker (load_errors); the problems are listed as a table."""
+    rows = con.execute("""SELECT strftime(hour, '%Y-%m-%d-%H:00'), stream, kind, message, path FROM load_errors
+                          ORDER BY hour, stream""").fetchall()
+    table = "\n".join(["| hour | stream | kind | message | path |", "|---|---|---|---|---|",
+                       *(f"| {h} | {s} | {k} | {m.replace('|', '/')} | {p or ''} |" for h, s, k, m, p in rows[:50])])
+    kinds: dict[str, int] = {}
+    for r in rows:
+        kinds[r[2]] = kinds.get(r[2], 0) + 1
+    return not rows, {"problems": len(rows), "by_kind": kinds, "hours": len({r[0] for r in rows}),
+                      **({"details": table} if rows else {})}

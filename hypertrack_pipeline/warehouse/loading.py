@@ -28,6 +28,7 @@ import duckdb
 from hypertrack_pipeline.datasets import DATASETS, Dataset
 from hypertrack_pipeline.errors import UserError
 from hypertrack_pipeline.landing.zone import Hour
+from hypertrack_pipeline.warehouse.audit import LoadProblem, audit_parts
 from hypertrack_pipeline.warehouse.schema import RAW_VIEWS, ensure_schema, session_setting
 
 # landed stream → the warehouse tables it feeds (trades also feeds the fills view)
@@ -112,7 +113,8 @@ def _hive_key(path: str) -> tuple[str, int]:
 
 
 def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts: Iterable[datetime | Hour | str],
-               streams: Iterable[str] | None = None, fingerprints: Mapping[str, str] | None = None) -> dict[str, int]:
+               streams: Iterable[str] | None = None, fingerprints: Mapping[str, str] | None = None,
+               problems: list[LoadProblem] | None = None) -> dict[str, int]:
     """Load (or re-load) a range of landed hours in one transaction; rows inserted per table.
 
     ``raw_dir`` is the landing root holding ``<stream>/date=…/hour=…/part-*.parquet``; a missing stream
@@ -120,6 +122,10 @@ def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts:
     error rolls the whole range back (the hours keep their previous rows). ``fingerprints`` (hour key →
     digest of its markers) are recorded in ``landing_loads`` in the same transaction, so the warehouse
     itself says which version of each hour it holds.
+
+    Bad parts never stop the load (:mod:`audit`): an unreadable part is quarantined, a missing part or a
+    row count that differs from the marker is reported; each problem is appended to ``problems`` and
+    recorded in ``load_errors`` (the rows of the loaded hours are replaced).
     """
     raw = str(raw_dir)
     if "://" not in raw and not Path(raw).is_dir():
@@ -134,6 +140,20 @@ def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts:
     if not hours:
         return counts
     where = _hour_predicate(hours)
+    found_all: list[LoadProblem] = [] if problems is None else problems
+    try:
+        return _load_once(con, raw, wanted, hours, where, fingerprints, found_all, deep=False)
+    except duckdb.Error:
+        if "://" in raw:
+            raise
+        # a part with a valid footer but unreadable pages: read every page to find and quarantine it
+        return _load_once(con, raw, wanted, hours, where, fingerprints, found_all, deep=True)
+
+
+def _load_once(con: duckdb.DuckDBPyConnection, raw: str, wanted: list[str], hours: list[Hour], where: str,
+               fingerprints: Mapping[str, str] | None, found_all: list[LoadProblem], deep: bool) -> dict[str, int]:
+    """One attempt at the whole range in one transaction (rolled back on any error)."""
+    counts = {t: 0 for s in wanted for t in STREAM_TABLES[s]}
     # parallel appends need no reordering: let DuckDB write in any order while loading
     with session_setting(con, "preserve_insertion_order", False):
         con.execute("BEGIN TRANSACTION")
@@ -143,6 +163,9 @@ def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts:
                     if table not in RAW_VIEWS:
                         con.execute(f"DELETE FROM {table} WHERE {where}")
                 files = _list_parts(con, raw, stream, hours)
+                if "://" not in raw:
+                    files, found = audit_parts(Path(raw), stream, hours, files, deep=deep)
+                    found_all += found
                 if not files:
                     continue
                 n = _insert(con, DATASETS[stream], files)
@@ -151,11 +174,19 @@ def load_hours(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour_starts:
                     counts["fills"] = 2 * n  # the fills view: a buyer's and a seller's row per trade
             if fingerprints is not None:
                 _record_loads(con, hours, fingerprints, where)
+            _record_problems(con, found_all, where)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     return counts
+
+
+def _record_problems(con: duckdb.DuckDBPyConnection, found: list[LoadProblem], where: str) -> None:
+    con.execute(f"DELETE FROM load_errors WHERE {where}")
+    if found:
+        con.executemany("INSERT INTO load_errors VALUES (strptime(?, '%Y-%m-%d-%H:%M'), ?, ?, ?, ?)",
+                        [(p.hour.key, p.stream, p.path, p.kind, p.message) for p in found])
 
 
 def load_hour(con: duckdb.DuckDBPyConnection, raw_dir: Path | str, hour: Hour,

@@ -13,6 +13,7 @@ import duckdb
 from hypertrack_pipeline.catalog import Column, Table
 from hypertrack_pipeline.datasets import RAW_TABLES as RAW_TABLE_DEFS
 from hypertrack_pipeline.feature_names import FEATURE_NAMES
+from hypertrack_pipeline.warehouse.audit import LOAD_ERRORS
 
 RAW_TABLES: tuple[str, ...] = tuple(t.name for t in RAW_TABLE_DEFS)
 RAW_VIEWS: frozenset[str] = frozenset(t.name for t in RAW_TABLE_DEFS if t.is_view)
@@ -30,7 +31,7 @@ LANDING_LOADS = Table(
     ),
     internal=True,
 )
-INTERNAL_TABLES: tuple[Table, ...] = (LANDING_LOADS,)
+INTERNAL_TABLES: tuple[Table, ...] = (LANDING_LOADS, LOAD_ERRORS)
 
 # Coverage columns of wallet_features: which inputs existed for the wallet (SPEC §7: a feature is 0
 # when its data is missing, and these say so instead of defaulting silently).

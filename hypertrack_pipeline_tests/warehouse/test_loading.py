@@ -121,18 +121,76 @@ def test_user_errors(tmp_path: Path) -> None:
         load_hours(con, tmp_path / "raw", [datetime(2026, 1, 5)])
 
 
-def test_failed_hour_rolls_back(tmp_path: Path) -> None:
+def test_failed_load_rolls_back(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     market_landing(raw)
     con = duckdb.connect()
     load_hours(con, raw, all_hours(T0, 1))
     before = counts(con)
-    bad = raw / "bbo" / Hour.of_ms(T0).rel_dir() / "part-999999.parquet"
-    bad.write_bytes(b"not parquet")
+    con.execute("ALTER TABLE candles DROP COLUMN n_trades")  # an insert that cannot succeed, whatever the files
     with pytest.raises(duckdb.Error):
         load_hours(con, raw, all_hours(T0, 1))
-    assert counts(con) == before  # the hour's delete was rolled back with the failed insert
+    assert counts(con) == before  # the hour's deletes were rolled back with the failed insert
     assert HOUR > 0
+
+
+@pytest.mark.parametrize("damage", ["zero_bytes", "truncated", "garbage"])
+def test_an_unreadable_part_is_quarantined_and_everything_else_loads(tmp_path: Path, damage: str) -> None:
+    from hypertrack_pipeline.warehouse.audit import QUARANTINE
+
+    raw = tmp_path / "raw"
+    market_landing(raw)
+    con = duckdb.connect()
+    clean = load_hours(con, raw, all_hours(T0, 2))
+    part = sorted((raw / "bbo" / Hour.of_ms(T0).rel_dir()).glob("part-*.parquet"))[0]
+    data = part.read_bytes()
+    part.write_bytes({"zero_bytes": b"", "truncated": data[: len(data) // 2], "garbage": b"not parquet"}[damage])
+    problems: list = []
+    got = load_hours(con, raw, all_hours(T0, 2), problems=problems)
+    assert got["trades"] == clean["trades"] and got["candles"] == clean["candles"]  # other streams untouched
+    assert got["bbo"] < clean["bbo"]  # only the bad part's rows are missing
+    assert [p.kind for p in problems] == ["quarantined"] and part.name in problems[0].message
+    assert not part.exists() and (raw / QUARANTINE / "bbo" / Hour.of_ms(T0).rel_dir() / part.name).exists()
+    rows = con.execute("SELECT stream, kind FROM load_errors").fetchall()
+    assert rows == [("bbo", "quarantined")]
+    from hypertrack_pipeline.warehouse.checks import check_landing_files
+
+    ok, meta = check_landing_files(con)
+    assert not ok and meta["problems"] == 1
+
+
+def test_a_part_listed_in_the_marker_but_missing_fails_the_check(tmp_path: Path) -> None:
+    from hypertrack_pipeline.landing.zone import mark_closed
+    from hypertrack_pipeline.warehouse.checks import check_landing_files
+
+    raw = tmp_path / "raw"
+    market_landing(raw)
+    hour = Hour.of_ms(T0)
+    for stream in ("trades", "bbo"):
+        mark_closed(raw, stream, hour)  # markers that list their parts and rows
+    part = sorted((raw / "trades" / hour.rel_dir()).glob("part-*.parquet"))[0]
+    part.unlink()
+    con = duckdb.connect()
+    problems: list = []
+    load_hours(con, raw, [hour], problems=problems)
+    assert {p.kind for p in problems} == {"missing part", "row count mismatch"}
+    ok, meta = check_landing_files(con)
+    assert not ok and meta["by_kind"] == {"missing part": 1, "row count mismatch": 1}
+    load_hours(con, raw, [hour])  # still missing: reported again, never silently absorbed
+    assert not check_landing_files(con)[0]
+
+
+def test_folders_that_are_not_hours_are_skipped_with_a_warning(tmp_path: Path, caplog) -> None:
+    from hypertrack_pipeline.landing.zone import closed_hours
+
+    raw = tmp_path / "raw"
+    market_landing(raw)
+    before = closed_hours(raw)
+    (raw / "trades" / "date=2026-01-05" / "hour=24").mkdir(parents=True)
+    (raw / "trades" / "date=2026-02-30" / "hour=01").mkdir(parents=True)
+    with caplog.at_level("WARNING"):
+        assert closed_hours(raw) == before
+    assert "hour=24" in caplog.text and "date=2026-02-30" in caplog.text
 
 
 def test_data_dictionary_covers_every_declared_column() -> None:
@@ -172,7 +230,8 @@ def test_range_dedups_only_where_needed_and_reloads_scattered_hours(tmp_path: Pa
     assert con.execute("SELECT sum(sz) FROM trades WHERE hour = ?", [hours[2].start.replace(tzinfo=None)]
                        ).fetchall()[0][0] == 3.0
     # a failing stream rolls back the whole range, deletes included
-    (raw / "trades" / hours[1].rel_dir() / "part-999999.parquet").write_bytes(b"not parquet")
+    con.execute("ALTER TABLE trades ADD COLUMN extra INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE trades ALTER COLUMN extra DROP DEFAULT")  # the insert cannot fill it
     with pytest.raises(duckdb.Error):
         load_hours(con, raw, hours)
     assert counts(con)["trades"] == 8 and counts(con)["fills"] == 16
