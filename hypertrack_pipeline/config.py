@@ -28,24 +28,28 @@ class ConfigError(UserError):
 
 
 def mask_url(url: str | None) -> str:
-    """Hide credentials and key-like path segments of a URL (Alchemy puts the key in the path)."""
+    """Keep only scheme, host and port of a URL; userinfo, path, query and fragment become ``***``.
+
+    Providers put API keys in the path (``/v2/<key>``), the query or the userinfo, and a key can be
+    short, so no segment is trusted by its look: ``https://host/v2/abc`` → ``https://host/***``.
+    """
     if not url:
         return ""
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "***"
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    if parts.username or parts.password:
+    if not parts.scheme or not parts.hostname:
+        return "***"
+    host = parts.hostname
+    netloc = f"[{host}]" if ":" in host else host
+    if port:
+        netloc += f":{port}"
+    if parts.username or parts.password or "@" in parts.netloc:
         netloc = "***@" + netloc
-    path = "/".join(
-        "***" if len(seg) >= 16 and re.fullmatch(r"[A-Za-z0-9_\-]+", seg) else seg
-        for seg in parts.path.split("/")
-    )
-    query = "***" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    hidden = parts.path not in ("", "/") or parts.query or parts.fragment
+    return urlunsplit((parts.scheme, netloc, "/***" if hidden else parts.path, "", ""))
 
 
 def _env() -> dict[str, str]:

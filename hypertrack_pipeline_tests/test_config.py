@@ -62,3 +62,32 @@ def test_rpc_url_is_masked(monkeypatch):
     with pytest.raises(ConfigError) as exc:
         load_settings()
     assert key not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "url,masked",
+    [
+        ("https://host/v2/abc123def456", "https://host/***"),
+        ("https://host:8545/abc", "https://host:8545/***"),
+        ("https://user:pw@host/x?apikey=k", "https://***@host/***"),
+        ("wss://host/ws?token=t#frag", "wss://host/***"),
+        ("https://host/", "https://host/"),
+        ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+        ("https://host?key=abc", "https://host/***"),
+        ("not a url", "***"),
+        ("", ""),
+    ],
+)
+def test_mask_url_keeps_only_scheme_host_and_port(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_a_short_key_is_masked_in_settings_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "abc123def456"  # 12 characters: too short to look like a key, masked all the same
+    monkeypatch.setenv("MAINNET_RPC_HTTP", f"https://rpc.example.com/v2/{key}")
+    monkeypatch.setenv("MAINNET_RPC_WS", f"wss://rpc.example.com/ws/{key}")
+    assert key not in str(load_settings().describe())
+    monkeypatch.setenv("HYPERTRACK_WS_URL", f"https://h/{key}")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert key not in str(exc.value)

@@ -27,7 +27,9 @@ from hypertrack_pipeline.errors import RunFailed
 from hypertrack_pipeline.graph import plan_nodes
 from hypertrack_pipeline.plan import Plan, plan
 
-INSTANCE_YAML = Path(__file__).resolve().parents[2] / "data" / "dagster_home" / "dagster.yaml"
+# The instance configuration a new data directory gets (pools, run monitoring); shipped with the package so
+# an installed hypertrack has it too. data/dagster_home/dagster.yaml (what `make dev` uses) is the same file.
+INSTANCE_YAML = Path(__file__).resolve().parents[1] / "instance.yaml"
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # warnings: printed by _Progress
 PID_TAG, HOST_TAG = "hypertrack/pid", "hypertrack/host"
 Say = Callable[[str], None]

@@ -5,7 +5,11 @@ new-connection bucket), sends its subscribe messages interleaved with reading (p
 send bucket, so a slow subscribe phase never stops the reading), pings every ``ping_interval_s``
 (the server drops a connection that sent nothing for 60 s), declares a stall when nothing at all
 arrived for ``stall_timeout_s``, and on any loss reconnects with exponential backoff and jitter
-and resubscribes. Frames are handed over as raw bytes: the listener parses them with orjson
+and resubscribes. The backoff is capped at a few seconds and starts over after a healthy
+connection (one that delivered frames or stayed up ``healthy_after_s``), so a server that restarts
+often never pushes the recorder into long sleeps. Until a first connection ever succeeded, a
+connection gives up after ``give_up_after_attempts`` failures or ``give_up_after_s`` (state
+``failed``): a wrong URL is an error, not an endless retry; once connected it retries forever. Frames are handed over as raw bytes: the listener parses them with orjson
 (``skip_utf8_validation``: websocket-client's pure-Python UTF-8 check would cap the rate).
 """
 
@@ -39,7 +43,10 @@ class SessionOptions:
     ping_interval_s: float = 50.0
     stall_timeout_s: float = 75.0
     backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
+    backoff_max_s: float = 5.0
+    healthy_after_s: float = 10.0  # a connection up this long resets the backoff even without data
+    give_up_after_attempts: int | None = 5  # before any connection succeeded; None: never give up
+    give_up_after_s: float = 10.0
     connect_timeout_s: float = 10.0
     recv_timeout_s: float = 0.25
 
@@ -56,6 +63,7 @@ class WsConnection(threading.Thread):
         limits: Limits,
         stop: threading.Event,
         options: SessionOptions | None = None,
+        connected_once: threading.Event | None = None,
     ) -> None:
         super().__init__(name=f"hl-ws-{index}", daemon=True)
         self.index = index
@@ -70,6 +78,10 @@ class WsConnection(threading.Thread):
         self.reconnects = 0
         self.acks = 0
         self.last_frame_mono = 0.0
+        self.failed_attempts = 0  # failed connects before any connection of the group succeeded
+        self.delays: deque[float] = deque(maxlen=64)  # the backoff sleeps chosen, newest last
+        # set by the first successful connection of every connection sharing it
+        self.connected_once = connected_once if connected_once is not None else threading.Event()
         self._ws: websocket.WebSocket | None = None
 
     @property
@@ -82,27 +94,35 @@ class WsConnection(threading.Thread):
         self.listener.on_state(self, state, cause)
 
     def run(self) -> None:
+        opts = self.options
         attempt = 0
+        first_try: float | None = None
         while not self.stop_event.is_set():
             if not self.limits.connect.take(stop=self.stop_event):
                 break
             self._set("connecting")
+            if first_try is None:
+                first_try = time.monotonic()
             got_data = False
+            up_s = 0.0
             try:
-                ws = websocket.create_connection(
-                    self.url, timeout=self.options.connect_timeout_s, skip_utf8_validation=True
-                )
+                ws = websocket.create_connection(self.url, timeout=opts.connect_timeout_s, skip_utf8_validation=True)
             except Exception as exc:  # noqa: BLE001 - any failure to connect means: back off and retry
                 cause = f"connect failed: {type(exc).__name__}"
+                connected = False
             else:
+                connected = True
+                self.connected_once.set()
                 buffer_reads(ws)
                 self._ws = ws
                 self.connects += 1
                 if self.connects > 1:
                     self.reconnects += 1
+                since = time.monotonic()
                 try:
                     got_data, cause = self._serve(ws)
                 finally:
+                    up_s = time.monotonic() - since
                     self._ws = None
                     try:
                         ws.close(timeout=0.2)
@@ -111,10 +131,19 @@ class WsConnection(threading.Thread):
             if self.stop_event.is_set():
                 break
             self._set("disconnected", cause)
-            attempt = 0 if got_data else attempt + 1
-            delay = min(self.options.backoff_max_s, self.options.backoff_base_s * 2**attempt)
+            healthy = got_data or up_s >= opts.healthy_after_s
+            attempt = 0 if healthy else attempt + 1
+            delay = backoff_delay(attempt, opts.backoff_base_s, opts.backoff_max_s)
+            if not connected and not self.connected_once.is_set():
+                self.failed_attempts += 1
+                limit = opts.give_up_after_attempts
+                if limit is not None and (self.failed_attempts >= limit
+                                          or time.monotonic() - first_try + delay > opts.give_up_after_s):
+                    self._set("failed", cause)
+                    return
             self.state = "backoff"
-            if self.stop_event.wait(delay * random.uniform(0.5, 1.0)):
+            self.delays.append(delay)
+            if self.stop_event.wait(delay):
                 break
         self._set("closed")
 
@@ -165,6 +194,12 @@ class WsConnection(threading.Thread):
                 ws.abort()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def backoff_delay(attempt: int, base_s: float, max_s: float) -> float:
+    """Sleep before reconnect number ``attempt`` (0 after a healthy connection): exponential, capped
+    at ``max_s``, with jitter (half to all of it) so many clients do not reconnect in step."""
+    return min(max_s, base_s * 2**attempt) * random.uniform(0.5, 1.0)
 
 
 def buffer_reads(ws: websocket.WebSocket, chunk: int = 8192) -> bool:

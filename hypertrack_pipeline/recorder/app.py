@@ -3,7 +3,12 @@
 Threads: one per WebSocket connection (read, parse, buffer), one for HyperEVM, and the main
 thread, which owns the disk: time-based flushes, size-triggered flushes, hour closing, the status
 display, and the clean shutdown on SIGINT/SIGTERM or ``max_runtime_s`` (flush everything, close
-the hours that are over, write the collection report).
+every hour written, the running ones as recorded, write the collection report).
+
+Gaps start at the last *exchange* time seen, never at the wall clock: with a replayed or simulated
+market the wall clock is unrelated to exchange time. A connection that fails before any exchange
+time was seen leaves a gap whose start is unknown; it is noted at the first exchange time that
+arrives. If no connection ever succeeds (a wrong ``--ws-url``), the run ends with a UserError.
 """
 
 from __future__ import annotations
@@ -84,7 +89,10 @@ class Recorder:
         self.coins: list[str] = []
         self._conn_last_ms: dict[int, int] = {}
         self._conn_gapped: dict[int, int] = {}  # connection → gap start (exchange ms)
+        self._conn_unknown: dict[int, tuple[str, int]] = {}  # connection → (first cause, failures)
         self._gap_lock = threading.Lock()
+        self._connected_once = threading.Event()  # shared: give up only if no connection ever worked
+        self._fatal: str | None = None
         self.info = None
         self.gap_filler = None
 
@@ -116,6 +124,8 @@ class Recorder:
         t = rows[-1][idx]
         if t > self._conn_last_ms.get(conn.index, 0):
             self._conn_last_ms[conn.index] = t
+        if conn.index in self._conn_unknown:
+            self._note_unknown_gaps(conn, min(r[idx] for r in rows))
         gap_start = self._conn_gapped.get(conn.index)
         if gap_start is not None:
             # The gap ends with the first data newer than its start (a resubscribe snapshot of
@@ -135,13 +145,37 @@ class Recorder:
     def on_state(self, conn: WsConnection, state: str, cause: str | None) -> None:
         if state == "disconnected":
             log.warning("connection %d lost: %s", conn.index, cause)
-            start = self._conn_last_ms.get(conn.index) or self.writer.watermark.now_ms() or int(time.time() * 1000)
+            # The gap starts at the last exchange time seen (this connection's, else any): never the
+            # wall clock, which a replayed or simulated market has nothing to do with.
+            start = self._conn_last_ms.get(conn.index) or self.writer.watermark.event_ms
             with self._gap_lock:
-                self._conn_gapped.setdefault(conn.index, start)
-                for wire_type, coin in conn.keys:
-                    stream = _WIRE_STREAM[wire_type]
-                    self.writer.open_gap((conn.index, stream, coin), stream, coin, start, f"disconnect: {cause}")
+                if start is None:  # nothing seen yet: the gap's start is unknown
+                    first, n = self._conn_unknown.get(conn.index, (cause or "", 0))
+                    self._conn_unknown[conn.index] = (first, n + 1)
+                elif conn.index not in self._conn_gapped:
+                    self._conn_gapped[conn.index] = start
+                    for wire_type, coin in conn.keys:
+                        stream = _WIRE_STREAM[wire_type]
+                        self.writer.open_gap((conn.index, stream, coin), stream, coin, start, f"disconnect: {cause}")
             self.candles.forget({coin for wire_type, coin in conn.keys if wire_type == "candle"})
+        elif state == "failed" and not self._connected_once.is_set():
+            self._fatal = (f"cannot connect to {mask_url(self.opts.ws_url)}: {cause} "
+                           f"({conn.failed_attempts} attempts); check --ws-url")
+            self.stop_event.set()
+
+    def _note_unknown_gaps(self, conn: WsConnection, first_ms: int) -> None:
+        """Land the gaps of failures before any exchange time was seen, at the first one that arrived."""
+        with self._gap_lock:
+            entry = self._conn_unknown.pop(conn.index, None)
+            if entry is None:
+                return
+            cause, n = entry
+            for wire_type, coin in conn.keys:
+                stream = _WIRE_STREAM[wire_type]
+                key = (conn.index, stream, coin, "unknown")
+                self.writer.open_gap(key, stream, coin, first_ms,
+                                     f"disconnect: {cause} ({n}× before the first data; start unknown)")
+                self.writer.close_gap(key, first_ms)
 
     def _end_gaps(self, conn: WsConnection, end_ms: int) -> None:
         with self._gap_lock:
@@ -156,13 +190,36 @@ class Recorder:
     # ---- lifecycle ---------------------------------------------------------------------------
     def _resolve_coins(self) -> list[str]:
         if self.opts.coins:
-            return list(dict.fromkeys(self.opts.coins))
+            coins = list(dict.fromkeys(self.opts.coins))
+            if self.ws_streams:
+                self._check_coins(coins)
+            return coins
         if not self.ws_streams:
             return []
         coins = self.info.perp_coins()
         if not coins:
             raise UserError(f"info endpoint {mask_url(self.opts.info_url)} listed no perp coins")
         return coins
+
+    def _check_coins(self, coins: list[str]) -> None:
+        """Reject ``--coins`` that the exchange does not list (a typo would record nothing, silently).
+
+        Spot names (``@107``, ``PURR/USDC``) are not in the perp ``meta`` and pass unchecked; when
+        ``meta`` cannot be fetched the coins are taken as given.
+        """
+        try:
+            listed = self.info.perp_coins()
+        except UserError as exc:
+            log.warning("could not check --coins against meta: %s", exc)
+            return
+        known = set(listed)
+        unknown = [c for c in coins if c not in known and not c.startswith("@") and "/" not in c]
+        if listed and unknown:
+            shown = ", ".join(printable(c, 40) for c in unknown[:10]) + (" …" if len(unknown) > 10 else "")
+            raise UserError(
+                f"--coins: unknown coin(s) {shown} (not listed by {mask_url(self.opts.info_url)}); "
+                f"listed coins include {', '.join(printable(c, 20) for c in listed[:8])} ({len(listed)} in all)"
+            )
 
     def _start_evm(self) -> None:
         from hypertrack_pipeline.hyperevm.reader import EvmReader
@@ -224,7 +281,8 @@ class Recorder:
             self.gap_filler.start()
         limits = Limits()
         for i, subs in enumerate(plans):
-            conn = WsConnection(i, self.opts.ws_url, subs, self, limits, self.stop_event, self.opts.session)
+            conn = WsConnection(i, self.opts.ws_url, subs, self, limits, self.stop_event, self.opts.session,
+                                connected_once=self._connected_once)
             self.connections.append(conn)
             conn.start()
         if self.evm_on:
@@ -268,12 +326,15 @@ class Recorder:
             if self.gap_filler is not None:
                 self.gap_filler.join(timeout=5.0)
             self._complete_candles()
-            self.writer.finish()
+            for stream, key in self.writer.finish():
+                log.info("closed %s hour %s on stop", stream, key)
             if self.evm is not None:
                 self.evm.save_state()
             board.tick(self.counters, self.writer.stats, self.conn_states(), force=True)
             board.stop()
             self._write_report(started)
+        if self._fatal is not None:
+            raise UserError(self._fatal)
         return 0
 
     def _complete_candles(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -99,14 +100,47 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    import logging
+def url_secrets(*urls: str | None) -> list[str]:
+    """The parts of URLs that may hold a key (password, path, query), longest first, for redaction."""
+    from urllib.parse import urlsplit
 
+    found: set[str] = set()
+    for url in urls:
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            found.add(url)
+            continue
+        # a user name is no secret; shorter pieces would garble every log line they occur in
+        found.update(p for p in (parts.password, parts.query, parts.fragment) if p and len(p) >= 3)
+        found.update(seg for seg in parts.path.split("/") if len(seg) >= 4)
+    return sorted(found, key=len, reverse=True)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in every log line, whatever library wrote it (urllib3 and web3 log URLs)."""
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def run(args: argparse.Namespace) -> int:
     from hypertrack_pipeline.recorder.app import Recorder
 
-    logging.basicConfig(
-        level=logging.WARNING if args.verbose else logging.ERROR,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR, format=fmt)
     opts = options_from_args(args)
+    # Only the RPC URLs carry keys in practice; /ws and /info are left readable in the log.
+    secrets = url_secrets(opts.rpc_http, opts.rpc_ws)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter(fmt, secrets))
     return Recorder(opts).run()

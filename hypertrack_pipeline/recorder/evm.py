@@ -119,6 +119,7 @@ class EvmFollower(threading.Thread):
         if self._heads is not None:
             self._heads.start()
         failures = 0
+        unknown: str | None = None  # an RPC failure before any time was seen
         while not self.stop_event.is_set():
             try:
                 if self.next_block is None:
@@ -142,15 +143,25 @@ class EvmFollower(threading.Thread):
                 self.errors += 1
                 failures += 1
                 self.state = f"error: {type(exc).__name__}"
-                start = self.last_time_ms or self.writer.watermark.now_ms() or int(time.time() * 1000)
+                # from the last block (or exchange) time seen, never the wall clock: unknown if none yet
+                start = self.last_time_ms or self.writer.watermark.event_ms
+                if start is None:
+                    unknown = unknown or f"rpc error: {type(exc).__name__}"
                 for s in EVM_STREAMS:
-                    self.writer.open_gap(("evm", s), s, None, start, f"rpc error: {type(exc).__name__}")
+                    if start is not None:
+                        self.writer.open_gap(("evm", s), s, None, start, f"rpc error: {type(exc).__name__}")
                 if self.stop_event.wait(min(60.0, 0.5 * 2**failures)):
                     break
                 continue
             if failures and batch.blocks:
                 for s in EVM_STREAMS:
                     self.writer.close_gap(("evm", s), batch.blocks[0][3])
+            if unknown is not None and batch.blocks:
+                first = batch.blocks[0][3]
+                for s in EVM_STREAMS:
+                    self.writer.open_gap(("evm?", s), s, None, first, f"{unknown} (before the first block; start unknown)")
+                    self.writer.close_gap(("evm?", s), first)
+                unknown = None
             failures = 0
             self.writer.add("evm_blocks", batch.blocks)
             self.writer.add("evm_transactions", batch.transactions)

@@ -50,9 +50,10 @@ def render_report(
             f"  rows written:      {st.rows_written} in {st.parts_written} parts",
             f"  time range:        {_ts(st.first_ms)} .. {_ts(st.last_ms)}",
             f"  coins:             {len(coins)}" + (f" ({shown})" if coins else ""),
-            f"  hours closed:      {st.hours_closed}",
+            f"  hours closed:      {st.hours_closed} ({st.hours_closed_on_stop} on stop, as recorded)",
+            f"  hours reopened:    {st.hours_reopened} (more rows landed after the hour was closed)",
             f"  gaps:              {st.gaps} ({st.gap_ms / 1000:.1f} s in all)",
-            f"  late rows:         {st.late_rows} (arrived after their hour closed; not landed)",
+            f"  late rows:         {st.late_rows} (arrived after their hour closed; landed, hour reopened)",
         ]
     lines.append("=" * 80)
     bad = sum(counters.bad.values())

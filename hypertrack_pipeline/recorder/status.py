@@ -114,7 +114,8 @@ class StatusBoard:
         parts = []
         for r in rows:
             age = "-" if r["age_s"] is None else f"{r['age_s']:.0f}s"
-            parts.append(f"{r['stream']} {r['msgs_s']:.0f}/s rows={r['rows_written']} age={age}")
+            late = f" late={r['late']}" if r["late"] else ""
+            parts.append(f"{r['stream']} {r['msgs_s']:.0f}/s rows={r['rows_written']}{late} age={age}")
         conn_txt = " ".join(f"{k}={v}" for k, v in sorted(states.items()))
         print(f"[record] {time.strftime('%H:%M:%S')} conns {conn_txt or '-'} reconnects={reconnects} "
               f"bad={bad} | " + " | ".join(parts), file=self.out, flush=True)

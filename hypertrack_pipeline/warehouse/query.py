@@ -89,6 +89,10 @@ _REFUSED_MARKERS = ("configuration has been locked", "read-only mode", "disabled
 
 
 def _no_warehouse(settings: Any) -> UserError:
+    if Path(settings.warehouse_path).exists():  # the first build is still running: its snapshot comes at the end
+        return UserError(f"the warehouse {settings.warehouse_path} has no published snapshot yet (the first build "
+                         "is still running, or stopped before its end): queries read the snapshot, so they never "
+                         "block or break a run; try again when `hypertrack materialize` has finished")
     return UserError(f"no warehouse at {settings.warehouse_path} yet: run `hypertrack demo` (simulated market) "
                      "or `hypertrack record` then `hypertrack materialize`")
 
@@ -140,12 +144,13 @@ def run_query(path: Path | str, sql: str, max_rows: int | None = None) -> tuple[
 
 
 def query_warehouse(settings: Any, sql: str, max_rows: int | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """``hypertrack sql``: query the published snapshot when there is one, else the warehouse file
-    (read-only and sandboxed either way). ``settings`` has ``snapshot_path`` and ``warehouse_path``."""
-    for path in (Path(settings.snapshot_path), Path(settings.warehouse_path)):
-        if path.exists():
-            return run_query(path, sql, max_rows=max_rows)
-    raise _no_warehouse(settings)
+    """``hypertrack sql``: query the published snapshot (read-only and sandboxed). Never the warehouse file
+    itself: even a read-only open takes a lock that makes the next run's writer fail, so a query could break
+    a run. ``settings`` has ``snapshot_path`` and ``warehouse_path``."""
+    path = Path(settings.snapshot_path)
+    if not path.exists():
+        raise _no_warehouse(settings)
+    return run_query(path, sql, max_rows=max_rows)
 
 
 # Table cells: floats keep this many significant digits (below 1) and at least two decimals (money);
@@ -229,14 +234,13 @@ def format_float(value: float) -> str:
 
 @contextmanager
 def open_for_reading(settings: Any) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only, sandboxed connection to the snapshot (else the warehouse) for CLI
-    commands: the same guarantees as ``hypertrack sql`` wherever a CLI command reads the warehouse."""
-    for path in (Path(settings.snapshot_path), Path(settings.warehouse_path)):
-        if path.exists():
-            con = _connect_sandboxed(path)
-            try:
-                yield con
-            finally:
-                con.close()
-            return
-    raise _no_warehouse(settings)
+    """A short-lived read-only, sandboxed connection to the published snapshot for CLI commands: the same
+    guarantees as ``hypertrack sql`` wherever a CLI command reads the warehouse (never the live file)."""
+    path = Path(settings.snapshot_path)
+    if not path.exists():
+        raise _no_warehouse(settings)
+    con = _connect_sandboxed(path)
+    try:
+        yield con
+    finally:
+        con.close()

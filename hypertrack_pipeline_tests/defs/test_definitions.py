@@ -107,3 +107,11 @@ def test_dg_dev_lists_assets_and_sensors(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_the_packaged_instance_config_is_the_one_make_dev_uses():
+    """A data directory made by the CLI gets the same pools and run monitoring as `make dev`'s instance."""
+    from hypertrack_pipeline.defs.runner import INSTANCE_YAML
+
+    assert INSTANCE_YAML.read_text() == (REPO / "data" / "dagster_home" / "dagster.yaml").read_text()
+    assert "default_limit: 1" in INSTANCE_YAML.read_text() and "run_monitoring" in INSTANCE_YAML.read_text()

@@ -98,14 +98,17 @@ def test_round_trip_every_trade_landed_once_and_hours_closed(tmp_path: Path, run
     assert len(candles) == len({(c[0], c[1]) for c in candles})
     last = {coin: max(r[1] for r in rebuilt if r[0] == coin) for coin in ("BTC", "ETH")}
     assert candles == [r for r in rebuilt if r[1] < last[r[0]]]  # the last minute never completed
-    # Hour 12 closed for every stream, with row counts; hour 13 is the current hour: left open.
+    # Hour 12 closed by the watermark for every stream, with row counts; hour 13 was still running at
+    # the stop: closed as recorded (complete: false), so it reaches the warehouse too.
     h12, h13 = Hour.of_ms(T0), Hour.of_ms(T0 + 3_600_000)
     for stream in STREAMS:
-        marker = raw / stream / h12.rel_dir() / "_SUCCESS"
-        assert marker.is_file(), stream
-        rows = json.loads(marker.read_text())["rows"]
-        assert rows == sum(pq.ParquetFile(p).metadata.num_rows for p in marker.parent.glob("part-*.parquet"))
-        assert not (raw / stream / h13.rel_dir() / "_SUCCESS").exists()
+        for hour, complete, closed_by in ((h12, True, "watermark"), (h13, False, "stop")):
+            marker = raw / stream / hour.rel_dir() / "_SUCCESS"
+            assert marker.is_file(), stream
+            body = json.loads(marker.read_text())
+            assert (body["complete"], body["closed_by"]) == (complete, closed_by), (stream, hour)
+            assert body["rows"] == sum(pq.ParquetFile(p).metadata.num_rows
+                                       for p in marker.parent.glob("part-*.parquet"))
     report = (tmp_path / "data" / "data_collection_report.txt").read_text()
     assert "Stream: trades" in report and "rows written:      10800" in report
     assert "Bad input skipped: 0" in report

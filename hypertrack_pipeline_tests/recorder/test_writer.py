@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from hypertrack_pipeline.landing.zone import Hour, closed_hours, iter_stream_hours
+from hypertrack_pipeline.landing.zone import Hour, closed_hour_fingerprints, closed_hours, iter_stream_hours
 from hypertrack_pipeline.recorder.writer import HOUR_MS, LandingWriter, Watermark
 
 H0 = 1_767_268_800_000  # 2026-01-01T12:00:00Z, an hour start
@@ -45,7 +45,11 @@ def test_rows_land_in_the_hour_of_their_exchange_time(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_hour_closes_after_grace_on_the_watermark_and_late_rows_are_not_landed(tmp_path: Path) -> None:
+def marker(raw: Path, stream: str, hour_ms: int) -> dict:
+    return json.loads((raw / stream / Hour.of_ms(hour_ms).rel_dir() / "_SUCCESS").read_text())
+
+
+def test_hour_closes_after_grace_and_late_rows_reopen_it(tmp_path: Path) -> None:
     clock = FakeClock()
     w = LandingWriter(tmp_path, ["trades"], grace_ms=60_000, clock=clock, tick_after_s=1000)
     w.add("trades", [trade(H0 + 1, 1), trade(H0 + 2, 2)])
@@ -54,21 +58,28 @@ def test_hour_closes_after_grace_on_the_watermark_and_late_rows_are_not_landed(t
     w.add("trades", [trade(H0 + 500, 4)])  # still open: lands
     w.add("trades", [trade(H0 + HOUR_MS + 60_000, 5)])
     assert w.close_due_hours() == [("trades", Hour.of_ms(H0).key)]
-    marker = json.loads((tmp_path / "trades" / Hour.of_ms(H0).rel_dir() / "_SUCCESS").read_text())
-    assert marker["rows"] == 3
+    first = marker(tmp_path, "trades", H0)
+    assert (first["rows"], first["complete"], first["closed_by"]) == (3, True, "watermark")
     assert sorted(r["tid"] for r in read(tmp_path, "trades", H0)) == [1, 2, 4]
-    # A late row is counted, not landed, and the closed hour is never reopened.
+    fp = closed_hour_fingerprints(tmp_path)[Hour.of_ms(H0)]
+    # Late rows are counted and held; a flush does not touch the closed hour...
     assert w.add("trades", [trade(H0 + 7, 6), trade(H0 + 9, 7)]) == 2
     w.flush()
     assert sorted(r["tid"] for r in read(tmp_path, "trades", H0)) == [1, 2, 4]
-    assert w.stats["trades"].late_rows == 2
-    # Its note lands in the gaps log once the gaps hour is closed (one grace later).
+    assert w.close_due_hours() == []  # re-closed one grace after the reopening, not at once
+    assert w.add("trades", [trade(H0 + 11, 9)]) == 1  # joins the same reopening
+    assert w.stats["trades"].late_rows == 3
+    # ...one grace later they land as a new part, with a rewritten marker: a new fingerprint.
     w.add("trades", [trade(H0 + HOUR_MS + 120_000, 8)])
     closed = w.close_due_hours()
-    assert ("gaps", Hour.of_ms(H0).key) in closed
-    gaps = read(tmp_path, "gaps", H0)
-    assert gaps == [{"stream": "trades", "coin": None, "start_ms": H0 + 7, "end_ms": H0 + 9,
-                     "cause": "late: 2 rows after the hour closed"}]
+    assert ("trades", Hour.of_ms(H0).key) in closed
+    assert sorted(r["tid"] for r in read(tmp_path, "trades", H0)) == [1, 2, 4, 6, 7, 9]
+    again = marker(tmp_path, "trades", H0)
+    assert again["rows"] == 6 and again["parts"] == ["part-000000.parquet", "part-000001.parquet"]
+    assert again["complete"] is True
+    assert closed_hour_fingerprints(tmp_path)[Hour.of_ms(H0)] != fp
+    assert w.stats["trades"].hours_reopened == 1
+    assert not list(tmp_path.rglob("gaps/**/*.parquet"))  # landed rows are no gap
     assert closed_hours(tmp_path) == [Hour.of_ms(H0)]
 
 
@@ -111,25 +122,67 @@ def test_gaps_are_split_at_the_hour_boundary(tmp_path: Path) -> None:
     assert w.stats["trades"].gaps == 2 and w.stats["trades"].gap_ms == 6500
 
 
-def test_restart_appends_and_closes_the_hour_a_previous_run_left_open(tmp_path: Path) -> None:
+def test_stop_closes_running_hours_and_a_restart_reopens_them(tmp_path: Path) -> None:
     w1 = LandingWriter(tmp_path, ["trades"], grace_ms=1000)
     w1.add("trades", [trade(H0 + 1, 1)])
-    w1.finish()  # clean exit: the current hour stays open
-    assert [h for h, closed in iter_stream_hours(tmp_path, "trades")] == [Hour.of_ms(H0)]
-    assert not any(closed for _, closed in iter_stream_hours(tmp_path, "trades"))
+    assert w1.finish() == [("trades", Hour.of_ms(H0).key)]  # clean stop mid-hour: closed as recorded
+    first = marker(tmp_path, "trades", H0)
+    assert (first["rows"], first["complete"], first["closed_by"]) == (1, False, "stop")
+    fp1 = closed_hour_fingerprints(tmp_path)[Hour.of_ms(H0)]
+    assert w1.stats["trades"].hours_closed_on_stop == 1
 
+    # A restart within the hour records on: not late; the stop marker goes before the new part lands.
     clock = FakeClock()
     w2 = LandingWriter(tmp_path, ["trades"], grace_ms=1000, clock=clock, tick_after_s=1000)
-    w2.add("trades", [trade(H0 + 2, 2)])
+    assert w2.add("trades", [trade(H0 + 2, 2)]) == 0
+    assert Hour.of_ms(H0) in closed_hours(tmp_path)  # nothing written yet: the old version stays loadable
     w2.flush()
+    assert Hour.of_ms(H0) not in closed_hours(tmp_path)  # being recorded again
     w2.add("trades", [trade(H0 + HOUR_MS + 1000, 3)])
     assert ("trades", Hour.of_ms(H0).key) in w2.close_due_hours()
     assert sorted(r["tid"] for r in read(tmp_path, "trades", H0)) == [1, 2]
-    marker = json.loads((tmp_path / "trades" / Hour.of_ms(H0).rel_dir() / "_SUCCESS").read_text())
-    assert marker["rows"] == 2 and marker["parts"] == ["part-000000.parquet", "part-000001.parquet"]
-    # A third run treats the hour as closed: late, never reopened.
+    second = marker(tmp_path, "trades", H0)
+    assert second["rows"] == 2 and second["parts"] == ["part-000000.parquet", "part-000001.parquet"]
+    assert (second["complete"], second["closed_by"]) == (False, "watermark")  # the restart left a hole
+    fp2 = closed_hour_fingerprints(tmp_path)[Hour.of_ms(H0)]
+    assert fp2 != fp1
+    assert w2.finish() == [("trades", Hour.of_ms(H0 + HOUR_MS).key)]  # the running hour, as recorded
+
+    # A third run, after the hour was over: its rows are late, but land (reopened, closed again).
     w3 = LandingWriter(tmp_path, ["trades"], grace_ms=1000)
     assert w3.add("trades", [trade(H0 + 3, 9)]) == 1
+    w3.finish()
+    assert sorted(r["tid"] for r in read(tmp_path, "trades", H0)) == [1, 2, 9]
+    third = marker(tmp_path, "trades", H0)
+    assert third["rows"] == 3 and len(third["parts"]) == 3
+    assert closed_hour_fingerprints(tmp_path)[Hour.of_ms(H0)] not in (fp1, fp2)
+    assert [h for h, _ in iter_stream_hours(tmp_path, "trades")] == [Hour.of_ms(H0), Hour.of_ms(H0 + HOUR_MS)]
+    assert all(closed for _, closed in iter_stream_hours(tmp_path, "trades"))
+
+
+def test_a_crashed_runs_open_hour_is_closed_on_the_next_stop(tmp_path: Path) -> None:
+    from hypertrack_pipeline.landing.zone import write_part
+    from hypertrack_pipeline.recorder.writer import _table
+
+    write_part(tmp_path, "trades", Hour.of_ms(H0), _table("trades", [trade(H0 + 1, 1)]))  # no marker: a crash
+    w = LandingWriter(tmp_path, ["trades"], grace_ms=1000)
+    w.finish()
+    assert (marker(tmp_path, "trades", H0)["rows"], marker(tmp_path, "trades", H0)["closed_by"]) == (1, "stop")
+
+
+def test_late_gap_rows_reopen_the_closed_gaps_hour(tmp_path: Path) -> None:
+    clock = FakeClock()
+    w = LandingWriter(tmp_path, ["trades"], grace_ms=1000, clock=clock, tick_after_s=1000)
+    w.add("trades", [trade(H0 + 1, 1)])
+    w.open_gap("a", "trades", "BTC", H0 + 10, "disconnect: x")
+    w.close_gap("a", H0 + 20)
+    w.add("trades", [trade(H0 + HOUR_MS + 5000, 2)])
+    assert ("gaps", Hour.of_ms(H0).key) in w.close_due_hours()
+    w.open_gap("b", "trades", "ETH", H0 + 30, "disconnect: y")  # a gap of a closed hour, noted late
+    w.close_gap("b", H0 + 40)
+    w.finish()
+    assert [g["coin"] for g in read(tmp_path, "gaps", H0)] == ["BTC", "ETH"]
+    assert marker(tmp_path, "gaps", H0)["rows"] == 2
 
 
 def test_size_trigger_and_durable_marks(tmp_path: Path) -> None:

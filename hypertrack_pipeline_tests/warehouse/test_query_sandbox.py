@@ -127,7 +127,7 @@ def test_sql_errors_are_not_called_refusals(warehouse: Path) -> None:
 
 
 def test_open_for_reading_is_sandboxed_too(warehouse: Path, tmp_path: Path) -> None:
-    settings = SimpleNamespace(warehouse_path=warehouse, snapshot_path=tmp_path / "none.snapshot.duckdb")
+    settings = SimpleNamespace(warehouse_path=tmp_path / "live.duckdb", snapshot_path=warehouse)
     out = tmp_path / "x.csv"
     with open_for_reading(settings) as con:
         assert con.execute("SELECT count(*) FROM trades").fetchall() == [(2,)]
