@@ -46,6 +46,7 @@ class LoadProblem:
     path: str | None
     kind: str
     message: str
+    part: str = ""  # the part's file name in its hour folder (for a quarantined or missing part)
 
     def line(self) -> str:
         return f"{self.stream} {self.hour.key}: {self.kind}: {self.message}"
@@ -108,8 +109,9 @@ def audit_parts(raw_dir: Path, stream: str, hours: list[Hour], files: list[str],
             rows_by_hour[h] = rows_by_hour.get(h, 0) + pq.ParquetFile(f).metadata.num_rows
             continue
         moved = quarantine(raw_dir, f)
-        problems.append(LoadProblem(_hour_of(f), stream, moved, "quarantined", f"{Path(f).name}: {why}"))
-    quarantined = {(p.hour, Path(p.message.split(":")[0]).name) for p in problems}
+        problems.append(LoadProblem(_hour_of(f), stream, moved, "quarantined", f"{Path(f).name}: {why}",
+                                    part=Path(f).name))
+    quarantined = {(p.hour, p.part) for p in problems}
     for h in hours:
         marker = Path(raw_dir) / stream / h.rel_dir() / SUCCESS
         if not marker.is_file():
