@@ -67,7 +67,11 @@ class PlannedRefresh(dg.AutomationCondition):
 
 
 def planned_refresh() -> dg.AutomationCondition:
-    return PlannedRefresh()
+    """The plan's answer, except for an asset whose latest run failed: it is retried when an input
+    changes (a new hour), not on every tick (a step that always fails must not launch a run every 30 s;
+    `hypertrack materialize` or the UI retry it at once)."""
+    retry = ~dg.AutomationCondition.execution_failed() | dg.AutomationCondition.any_deps_updated()
+    return PlannedRefresh() & retry.with_label("not failed since its inputs changed")
 
 
 @dg.sensor(job=load_landed_hours, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)

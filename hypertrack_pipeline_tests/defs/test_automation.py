@@ -133,3 +133,24 @@ def test_an_asset_older_than_its_inputs_is_rebuilt_by_the_cli(data):
     summary = materialize(load_settings(data), say=lambda _: None)
     assert set(summary.assets_built) == {"wallet_scores", "wallet_categories", "final_report", "wallet_dashboard",
                                          "warehouse_snapshot"}
+
+
+def test_an_asset_that_keeps_failing_is_retried_on_new_data_not_on_every_tick(data):
+    instance, defs = _instance_and_defs(data)
+    reports = data / "reports"
+    shutil.rmtree(reports)
+    reports.write_text("not a folder")  # final_report and wallet_dashboard cannot be written now
+    instance.report_runless_asset_event(dg.AssetMaterialization("wallet_scores"))  # scores changed: report stale
+    _, refreshes = _tick(instance, defs)
+    assert len(refreshes) == 1 and dg.AssetKey("final_report") in refreshes[0].asset_selection
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance, asset_selection=list(refreshes[0].asset_selection),
+                                    raise_on_error=False)
+    assert not result.success
+    assert _tick(instance, defs) == ([], [])  # failed: not relaunched every 30 s
+    new = _land_new_hour(data)
+    loads, _ = _tick(instance, defs)
+    assert [r.tags["dagster/asset_partition_range_start"] for r in loads] == [new.key]
+    _execute(instance, defs, loads[0])
+    _, refreshes = _tick(instance, defs)  # new data: everything stale is tried again, the failed report too
+    assert len(refreshes) == 1 and dg.AssetKey("final_report") in refreshes[0].asset_selection
