@@ -11,7 +11,7 @@ rebuilds them — nothing is "up to date" only because it was once requested. No
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 
@@ -43,7 +43,7 @@ class Plan:
     refresh: tuple[str, ...] = ()  # asset names, in dependency order
     retrain: bool = False
     reason: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    busy: bool = False  # nothing planned because a pipeline run is queued or running
 
     @property
     def empty(self) -> bool:
@@ -118,13 +118,12 @@ def plan(graph: Iterable[Node], facts: Facts, *, retrain: bool = False) -> Plan:
     """What to run now: new or reopened hours to load first; once the warehouse holds every closed
     hour, the stale assets. Nothing while another pipeline run is queued or running."""
     if facts.busy:
-        return Plan(reason="a pipeline run is queued or running")
+        return Plan(reason="a pipeline run is queued or running", busy=True)
     load = hours_to_load(facts.closed, facts.loaded)
     if load:
         return Plan(load=tuple(load), reason=f"{len(load)} closed hour(s) not loaded in their current version")
     refresh = assets_to_refresh(list(graph), facts.materialized, retrain)
     if not refresh:
         return Plan(reason="every asset is built from its current inputs")
-    trains = retrain or any(facts.materialized.get(n) is None for n in refresh)
-    return Plan(refresh=tuple(refresh), retrain=trains and retrain,
+    return Plan(refresh=tuple(refresh), retrain=retrain,
                 reason="retrain" if retrain else "assets older than their inputs or missing")

@@ -109,7 +109,7 @@ def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> 
     summary = MaterializeSummary(released_runs=release_dead_runs(instance, say))
     defs = build_definitions(settings)
     p = current_plan(instance, settings, retrain)
-    if p.reason.startswith("a pipeline run"):
+    if p.busy:
         raise RunFailed("another pipeline run is queued or running in this data directory (the Dagster UI shows "
                         "it); wait for it or cancel it")
     closed = len(gather(instance, settings).closed)
