@@ -67,7 +67,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from hypertrack_pipeline.config import load_settings
     from hypertrack_pipeline.defs.runner import materialize
-    from hypertrack_pipeline.simulator import SimConfig, simulate
+    from hypertrack_pipeline.simulator import SimConfig
+    from hypertrack_pipeline.simulator.commands import simulate_with_progress
 
     settings = load_settings(args.data_dir)
     t0 = time.monotonic()
@@ -78,7 +79,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print(f"simulating a market into {settings.raw_dir} (seed {args.seed}, {args.wallets} wallets, "
               f"{args.days} days)")
-        summary = simulate(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets, days=args.days))
+        summary = simulate_with_progress(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets,
+                                                                      days=args.days))
         print(f"  {summary}")
     materialize(settings)
     print(f"demo done in {time.monotonic() - t0:.0f} s")
@@ -131,7 +133,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from hypertrack_pipeline.config import load_settings
     from hypertrack_pipeline.defs.runner import materialize
     from hypertrack_pipeline.evaluation import summarize
-    from hypertrack_pipeline.simulator import SimConfig, simulate
+    from hypertrack_pipeline.simulator import SimConfig
+    from hypertrack_pipeline.simulator.commands import simulate_with_progress
 
     t0 = time.monotonic()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hypertrack-eval-"))
@@ -139,8 +142,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(work)
         say(f"simulating seed {args.seed}: {args.wallets} wallets, {args.days} days → {work}")
-        sim = simulate(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets, days=args.days),
-                       force=bool(args.keep))
+        sim = simulate_with_progress(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets,
+                                                                  days=args.days), force=bool(args.keep))
         materialize(settings, say=say)
         result = summarize(settings, args.seed, args.wallets, args.days, sim.fills, time.monotonic() - t0)
     finally:

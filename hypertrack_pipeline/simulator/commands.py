@@ -71,19 +71,22 @@ def config_from_args(args: argparse.Namespace):
     return config
 
 
-def run(args: argparse.Namespace) -> int:
+def simulate_with_progress(out, config, force: bool = False, quiet: bool = False):  # -> SimSummary
+    """Simulate with a progress bar (hours done, elapsed, ETA) unless ``quiet``: shared by `simulate`,
+    `demo` and `evaluate`, which all write a market before anything else happens."""
     from hypertrack_pipeline.simulator.writer import simulate
 
-    config = config_from_args(args)
-    if args.quiet:
-        summary = simulate(args.out, config, force=args.force)
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    if quiet:
+        return simulate(out, config, force=force)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} h"),
-                      TimeElapsedColumn(), transient=True) as bar:
-            task = bar.add_task("hours", total=config.hours)
-            summary = simulate(args.out, config, force=args.force,
-                               progress=lambda done, total: bar.update(task, completed=done))
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} h"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task("hours", total=config.hours)
+        return simulate(out, config, force=force, progress=lambda done, total: bar.update(task, completed=done))
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = simulate_with_progress(args.out, config_from_args(args), force=args.force, quiet=args.quiet)
     print(summary.line())
     return 0
