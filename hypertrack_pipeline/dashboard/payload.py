@@ -20,6 +20,17 @@ Payload layout (format 1)::
     detail {row [wallet index], style [[6]], feat [[36]],
             pos {off, coin, size, avg, rpnl, upnl}, curve {off, t0, t, v}}
             (detail row d owns pos/curve items off[d]:off[d + 1]; curve hours are t0 + t since the epoch)
+    fills {limit, newest, off, t, coin, flag, px, sz, cp, coins, cps}   (only when the fills view exists)
+            the last ``limit`` (200) fills of each detail wallet, newest first; detail row d owns fills
+            off[d]:off[d + 1]. Times are ms offsets: a run's first fill is ``newest - t`` (newest = the
+            latest fill time embedded, epoch ms), each later one ``t`` ms before the previous. coin
+            indexes the global ``coins`` dictionary; flag = 1 (bought) | 2 (maker); notional is px * sz;
+            cp >= 0 is the counterparty's wallet index (cols.addr), cp < 0 means ``cps[-1 - cp]``
+            (a counterparty outside the dashboard), and -1 - len(cps) none.
+
+Fills are the bulk of the file (about 30 bytes a fill, 1M fills for 5 000 detail wallets), so the page
+parses them lazily: render.py moves ``fills`` into a second JSON element placed after the script, which
+the page reads only when a wallet panel needs it (first render does not pay for it).
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ PAYLOAD_FORMAT = 1
 DEFAULT_DETAIL_LIMIT = 5000
 DEFAULT_MAX_CURVE_POINTS = 48
 MAX_POSITIONS_PER_WALLET = 20
+DEFAULT_FILLS_LIMIT = 200
 
 # payload column -> wallet_scores column (rounded to 3 decimals: plenty for gauges and sorting)
 _SCORE_COLS = {
@@ -171,6 +183,7 @@ def build_dashboard_payload(
     detail_limit: int = DEFAULT_DETAIL_LIMIT,
     max_curve_points: int = DEFAULT_MAX_CURVE_POINTS,
     tx_count_threshold: float = DEFAULT_THRESHOLDS.TX_COUNT_THRESHOLD,
+    fills_limit: int = DEFAULT_FILLS_LIMIT,
 ) -> dict:
     """Read wallet_scores / wallet_categories / wallet_pnl / wallet_pnl_hourly / wallet_positions /
     wallet_features (each optional) from DuckDB into the dashboard payload described in the module doc.
@@ -191,6 +204,7 @@ def build_dashboard_payload(
             "wallet_pnl_hourly",
             "wallet_positions",
             "wallet_features",
+            "fills",
         )
     }
     scores, cats, pnl = present["wallet_scores"], present["wallet_categories"], present["wallet_pnl"]
@@ -212,6 +226,7 @@ def build_dashboard_payload(
             "curves": present["wallet_pnl_hourly"] is not None,
             "positions": present["wallet_positions"] is not None,
             "features": present["wallet_features"] is not None,
+            "fills": _fills_usable(present["fills"]),
         },
         "model": {"version": None, "versions": [], "info": model_info or {}},
         "dicts": {"cat": [], "size": [], "pnl": [], "kir": []},
@@ -234,9 +249,12 @@ def build_dashboard_payload(
             "CAST(row_number() OVER (ORDER BY wallet) - 1 AS INTEGER) AS idx "
             f"FROM ({universe}) WHERE wallet IS NOT NULL{analyzed}"
         )
-        _fill_payload(
-            con, payload, present, f"w AS (SELECT * FROM {w_tbl})", d_tbl, detail_limit, max_curve_points
-        )
+        w_cte = f"w AS (SELECT * FROM {w_tbl})"
+        _fill_payload(con, payload, present, w_cte, d_tbl, detail_limit, max_curve_points)
+        if payload["sections"]["fills"]:
+            payload["fills"] = _build_fills(
+                con, w_cte, d_tbl, present["fills"] or [], len(payload["detail"]["row"]), fills_limit
+            )
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.{w_tbl}")
         con.execute(f"DROP TABLE IF EXISTS temp.{d_tbl}")
@@ -470,3 +488,65 @@ def _matrix(con: Any, sql: str, rows: int, width: int, digits: int) -> np.ndarra
         vals = np.column_stack([pc.cast(c, pa.float64()).to_numpy() for c in got.columns[1:]])
         out[drow] = _round_sig(vals, digits)
     return out
+
+
+_FILLS_REQUIRED = {"wallet", "coin", "time_ms", "side", "px", "sz"}
+
+
+def _fills_usable(cols: list[str] | None) -> bool:
+    return cols is not None and _FILLS_REQUIRED <= set(cols)
+
+
+def _build_fills(
+    con: Any, w_cte: str, d_tbl: str, cols: list[str], rows: int, limit: int
+) -> dict[str, Any]:
+    """The last ``limit`` fills of each detail wallet, newest first, in the layout of the module doc.
+
+    One window query inside DuckDB picks the fills; numpy only encodes the result (deltas, dictionaries).
+    """
+    limit = max(0, int(limit))
+    has = set(cols)
+    maker = "coalesce(CAST(x.is_maker AS BOOLEAN), false)" if "is_maker" in has else "false"
+    cp = "CAST(x.counterparty AS VARCHAR)" if "counterparty" in has else "NULL::VARCHAR"
+    tid = "x.tid" if "tid" in has else "0"
+    t = con.sql(
+        f"""WITH {w_cte}, d AS (SELECT * FROM {d_tbl}), f AS (
+            SELECT d.drow, CAST(x.coin AS VARCHAR) AS coin, CAST(x.time_ms AS BIGINT) AS time_ms,
+                   {tid} AS tid, upper(CAST(x.side AS VARCHAR)) IN ('B', 'BUY') AS buy, {maker} AS maker,
+                   CAST(x.px AS DOUBLE) AS px, CAST(x.sz AS DOUBLE) AS sz, {cp} AS cp
+            FROM d JOIN fills x ON CAST(x.wallet AS VARCHAR) = d.wallet
+            QUALIFY row_number() OVER (PARTITION BY d.drow ORDER BY x.time_ms DESC, {tid} DESC) <= {limit})
+        SELECT f.drow, f.coin, f.time_ms, f.buy, f.maker, f.px, f.sz, f.cp, w.idx AS cpi
+        FROM f LEFT JOIN w ON w.wallet = f.cp
+        ORDER BY f.drow, f.time_ms DESC, f.tid DESC"""
+    ).to_arrow_table()
+    drow = t.column("drow").to_numpy().astype(np.int64)
+    off = _offsets(drow, rows)
+    times = pc.fill_null(t.column("time_ms"), 0).to_numpy().astype(np.int64)
+    newest = int(times.max()) if len(times) else 0
+    # a run's first fill: ms before the newest fill embedded; later ones: ms before the previous fill
+    prev = np.concatenate(([newest], times[:-1]))
+    starts = np.zeros(len(times), dtype=bool)
+    starts[off[:-1][off[:-1] < len(times)]] = True
+    prev[starts] = newest
+    coin_idx, coins = _encode_strings(t.column("coin"))
+    flag = t.column("buy").to_numpy(zero_copy_only=False).astype(np.int8) + 2 * t.column(
+        "maker"
+    ).to_numpy(zero_copy_only=False).astype(np.int8)
+    cpi = pc.fill_null(t.column("cpi"), -1).to_numpy().astype(np.int64)
+    outside = pc.if_else(pc.is_null(t.column("cpi")), t.column("cp"), pa.scalar(None, pa.string()))
+    out_idx, cps = _encode_strings(outside)
+    cp_col = np.where(cpi >= 0, cpi, np.where(out_idx >= 0, -1 - out_idx, -1 - len(cps))).astype(np.int64)
+    return {
+        "limit": limit,
+        "newest": newest,
+        "off": off,
+        "t": prev - times,
+        "coin": coin_idx,
+        "flag": flag,
+        "px": _round_sig(_float_col(t, "px"), 7),
+        "sz": _round_sig(_float_col(t, "sz"), 7),
+        "cp": cp_col,
+        "coins": coins,
+        "cps": cps,
+    }

@@ -1,7 +1,8 @@
 """Render the payload into one self-contained, offline HTML file (data, CSS, JS and README inlined).
 
 Safety model:
-- the data travels as JSON inside ``<script type="application/json">``; ``json_for_script`` escapes
+- the data travels as JSON inside ``<script type="application/json">`` (the bulky fills in a second
+  one after the page script, parsed only when a wallet panel needs them, so first render skips them); ``json_for_script`` escapes
   ``<``, ``>``, ``&`` and U+2028/U+2029 so no data string can close the element or start markup;
 - the page script builds every data-derived node with createElement/textContent (no innerHTML);
 - the README is rendered to HTML here with raw HTML disabled (it shows as text), unsafe link
@@ -106,11 +107,14 @@ def render_html(payload: dict, readme_markdown: str) -> str:
     script = _asset("dashboard.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     model = payload.get("model") or {}
+    fills = payload.get("fills")
+    main = {k: v for k, v in payload.items() if k != "fills"}
     return env.get_template(TEMPLATE_NAME).render(
         css=_markup(_asset("dashboard.css")),
         script=_markup(script),
         script_hash=f"sha256-{digest}",
-        data_json=_markup(json_for_script(payload)),
+        data_json=_markup(json_for_script(main)),
+        fills_json=_markup(json_for_script(fills)) if fills is not None else None,
         readme_html=_markup(render_readme_html(readme_markdown)) if readme_markdown else None,
         generated=payload.get("generated", ""),
         model_version=model.get("version"),
@@ -146,6 +150,7 @@ def render_dashboard(payload: dict, readme_markdown: str, out_path: Path) -> dic
         "size_bytes": len(html),
         "wallets": int(payload.get("n", 0)),
         "detail_wallets": len(detail.get("row", [])),
+        "fills": len((payload.get("fills") or {}).get("t", [])),
         "model_version": (payload.get("model") or {}).get("version"),
     }
 

@@ -43,6 +43,30 @@ def _pick(values: tuple[str, ...], seed: str) -> str:
     return f"{_sql_list(values)}[1 + (hash(i, '{seed}') % {len(values)})::INTEGER]"
 
 
+def _create_fills(con: Any, n: int, per_wallet: int, wallets: int, hours: int) -> None:
+    """Fills spread over ``hours``; most counterparties are other synthetic wallets, 1 in 10 is outside."""
+    cp_i = f"(hash(i, k, 'cp') % {max(n, 1)})"
+    cp_in = f"'0x' || substr(md5({cp_i}::VARCHAR), 1, 32) || substr(md5(({cp_i} + 7919)::VARCHAR), 1, 8)"
+    cp_out = "'0x' || md5((i * 1000 + k)::VARCHAR || 'out') || substr(md5((i * 1000 + k)::VARCHAR), 1, 8)"
+    span_ms = max(1, int(hours)) * 3_600_000
+    con.execute(
+        f"""CREATE OR REPLACE TABLE fills AS
+        SELECT wallet, coin, time_ms, make_timestamp(time_ms * 1000) AS ts, tid, side,
+               CASE side WHEN 'B' THEN 1 ELSE -1 END AS side_sign, is_maker, px, sz, px * sz AS notional,
+               counterparty
+        FROM (SELECT w.wallet, {_sql_list(COINS)}[1 + (hash(i, k, 'fc') % {len(COINS)})::INTEGER] AS coin,
+                     1767225600000 + (hash(i, k, 't') % {span_ms})::BIGINT AS time_ms,
+                     (i * 100000 + k)::BIGINT AS tid,
+                     CASE WHEN hash(i, k, 's') % 2 = 0 THEN 'B' ELSE 'S' END AS side,
+                     hash(i, k, 'm') % 3 = 0 AS is_maker,
+                     round(1 + (hash(i, k, 'px') % 1000000) / 10.0, 1) AS px,
+                     round((hash(i, k, 'sz') % 100000) / 1000.0 + 0.001, 3) AS sz,
+                     CASE WHEN hash(i, k, 'o') % 10 = 0 THEN {cp_out} ELSE {cp_in} END AS counterparty
+              FROM _synth_w w JOIN (SELECT wallet FROM wallet_pnl ORDER BY notional DESC LIMIT {wallets}) top
+                   USING (wallet), range({per_wallet}) r(k))"""
+    )
+
+
 def create_synthetic_tables(
     con: Any,
     n_wallets: int,
@@ -52,13 +76,17 @@ def create_synthetic_tables(
     curve_wallets: int | None = None,
     categories_as_struct: bool = False,
     model_version: str = "synthetic-v1",
+    fills_per_wallet: int = 0,
+    fills_wallets: int | None = None,
 ) -> None:
     """Create (or replace) wallet_scores, wallet_categories, wallet_pnl, wallet_pnl_hourly,
     wallet_positions and wallet_features with ``n_wallets`` wallets.
 
     ``curve_wallets`` limits the hourly PnL rows to the first N wallets (keeps 100 000-wallet benches
     light); ``categories_as_struct`` stores categories as LIST(STRUCT(name, confidence)) instead of
-    JSON text, the two layouts the classification stage may publish.
+    JSON text, the two layouts the classification stage may publish. ``fills_per_wallet`` > 0 also
+    creates a ``fills`` table (the warehouse view's columns) for the ``fills_wallets`` wallets with the
+    largest notional (all when None): the ones whose fills the dashboard embeds.
     """
     n = int(n_wallets)
     addr = "'0x' || substr(md5(i::VARCHAR), 1, 32) || substr(md5((i + 7919)::VARCHAR), 1, 8)"
@@ -131,5 +159,7 @@ def create_synthetic_tables(
         for k, name in enumerate(FEATURE_NAMES)
     )
     con.execute(f"CREATE OR REPLACE TABLE wallet_features AS SELECT wallet, {feats} FROM _synth_w")
+    if fills_per_wallet > 0:
+        _create_fills(con, n, int(fills_per_wallet), n if fills_wallets is None else int(fills_wallets), hours)
     con.execute("DROP TABLE _synth_w")
     con.execute("DROP TABLE _synth_c")

@@ -112,6 +112,7 @@ def test_missing_tables_leave_sections_empty() -> None:
         "curves": False,
         "positions": False,
         "features": False,
+        "fills": False,
     }
     assert list(payload["detail"]["row"]) == [0, 1] and "feat" not in payload["detail"]
     # the JSON text never carries NaN (invalid JSON): missing values are null
@@ -204,6 +205,82 @@ def test_detail_is_limited_to_the_largest_notional(synthetic_db) -> None:
     # positions of one wallet come largest |position * avg_cost| first
     notional = np.abs(np.asarray(pos["size"])[:3] * np.asarray(pos["avg"])[:3])
     assert list(notional) == sorted(notional, reverse=True)
+
+
+def _decode_fills(payload: dict) -> dict[str, list[tuple]]:
+    """Fills per detail wallet as (time_ms, coin, side, maker, px, sz, counterparty), undoing the encoding."""
+    f, addr = payload["fills"], payload["cols"]["addr"]
+    out: dict[str, list[tuple]] = {}
+    for d, w in enumerate(payload["detail"]["row"]):
+        rows, t = [], f["newest"]
+        for r in range(f["off"][d], f["off"][d + 1]):
+            t = (f["newest"] if r == f["off"][d] else t) - int(f["t"][r])
+            cp = int(f["cp"][r])
+            other = addr[cp] if cp >= 0 else (f["cps"][-1 - cp] if -1 - cp < len(f["cps"]) else None)
+            flag = int(f["flag"][r])
+            rows.append((t, f["coins"][f["coin"][r]], "B" if flag & 1 else "S", bool(flag & 2),
+                         float(f["px"][r]), float(f["sz"][r]), other))
+        out[addr[w]] = rows
+    return out
+
+
+def test_fills_are_the_200_newest_of_detail_wallets_only(synthetic_db) -> None:
+    con = synthetic_db(60, fills_per_wallet=3)  # every wallet has 3 fills
+    top = [r[0] for r in con.execute("SELECT wallet FROM wallet_pnl ORDER BY notional DESC LIMIT 5").fetchall()]
+    hand, other = top[0], top[1]
+    con.execute("DELETE FROM fills WHERE wallet = ?", [hand])
+    rows = [
+        (hand, ("BTC", "ETH", "<b>X</b>")[k % 3], 1_700_000_000_000 + k * 7_001, k, "B" if k % 2 else "S",
+         k % 3 == 0, 100.0 + k, 0.25 * (k + 1), other if k % 4 else f"0xoutside{k}")
+        for k in range(250)
+    ]
+    con.executemany(
+        "INSERT INTO fills (wallet, coin, time_ms, tid, side, is_maker, px, sz, counterparty) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    payload = build_dashboard_payload(con, detail_limit=5)
+    assert payload["sections"]["fills"] is True
+    fills = _decode_fills(payload)
+    assert sorted(fills) == sorted(top)  # only the detail wallets: the other 55 are not embedded
+    got = fills[hand]
+    assert len(got) == 200 and payload["fills"]["limit"] == 200
+    expected = [(t, c, s, m, px, sz, cp) for (_w, c, t, _tid, s, m, px, sz, cp) in reversed(rows[50:])]
+    assert got == expected  # newest first, exact values, counterparties in and outside the dashboard
+    assert payload["fills"]["newest"] == max(
+        r[0] for r in con.execute("SELECT time_ms FROM fills WHERE wallet IN ?", [top]).fetchall()
+    )
+    cp = np.asarray(payload["fills"]["cp"])
+    assert (cp >= 0).any() and (cp < 0).any()
+    assert all(c.startswith("0xoutside") or len(c) == 42 for c in payload["fills"]["cps"])
+    assert set(payload["fills"]["coins"]) >= {"BTC", "ETH", "<b>X</b>"}
+    for w in top[1:]:
+        assert len(fills[w]) == 3 and [r[0] for r in fills[w]] == sorted((r[0] for r in fills[w]), reverse=True)
+    off = np.asarray(payload["fills"]["off"])
+    assert len(off) == 6 and off[-1] == len(payload["fills"]["t"]) == 200 + 4 * 3
+    assert np.all(np.asarray(payload["fills"]["t"]) >= 0)  # offsets are small non-negative deltas
+
+
+def test_no_fills_view_leaves_the_fills_out(synthetic_db, tmp_path: Path) -> None:
+    con = synthetic_db(20)
+    payload = build_dashboard_payload(con)
+    assert payload["sections"]["fills"] is False and "fills" not in payload
+    html_path = tmp_path / "d.html"
+    render_dashboard(payload, "", html_path)
+    assert 'id="dashboard-fills"' not in html_path.read_text()
+
+
+def test_fills_travel_in_their_own_element_after_the_script(synthetic_db, tmp_path: Path) -> None:
+    con = synthetic_db(30, fills_per_wallet=4)
+    out = tmp_path / "d.html"
+    meta = render_dashboard(build_dashboard_payload(con, detail_limit=10), "", out)
+    assert meta["fills"] == 40
+    html = out.read_text()
+    main = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S)
+    fills = re.search(r'<script type="application/json" id="dashboard-fills">(.*?)</script>', html, re.S)
+    assert main and fills and main.start() < html.index("<script>") < fills.start()
+    assert "fills" not in json.loads(main.group(1))
+    assert len(json.loads(fills.group(1))["t"]) == 40
 
 
 def test_json_for_script_cannot_close_the_script_element() -> None:

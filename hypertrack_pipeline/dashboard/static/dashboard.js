@@ -59,6 +59,7 @@
   function fmtScore(v) { return isNum(v) ? v.toFixed(2) : "\u2013"; }
   function shortAddr(a) { return a.length > 16 ? a.slice(0, 8) + "\u2026" + a.slice(-6) : a; }
   function signClass(v) { return !isNum(v) || v === 0 ? "" : v > 0 ? "pos" : "neg"; }
+  function fmtTime(ms) { return isNum(ms) ? new Date(ms).toISOString().replace("T", " ").replace("Z", "") : "\u2013"; }
   function fmtHour(h) { return new Date(h * 3600 * 1000).toISOString().slice(0, 13).replace("T", " ") + ":00Z"; }
 
   // ---------- data ----------
@@ -92,6 +93,30 @@
   }
   var posRuns = runsOf(detail.pos);
   var curveRuns = runsOf(detail.curve);
+
+  // Fills sit in their own JSON element after this script (see payload.py): parsed on first use, so
+  // first render never pays for them. null until the parser has reached the element.
+  var FILLS = null, fillsFailed = false;
+  function fillsData() {
+    if (FILLS || fillsFailed) return FILLS;
+    var e = $("dashboard-fills");
+    if (!e) return null;
+    try { FILLS = JSON.parse(e.textContent); } catch (err) { fillsFailed = true; }
+    return FILLS;
+  }
+  var explorerBase = "https://app.hyperliquid.xyz/explorer/address/";
+
+  // wallet lookup for deep links: cols.addr is sorted, so binary search, then a case-insensitive scan
+  function findWallet(addr) {
+    var q = String(addr).trim().toLowerCase(), lo = 0, hi = N - 1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1, a = ADDR[mid];
+      if (a === q) return mid;
+      if (a < q) lo = mid + 1; else hi = mid - 1;
+    }
+    for (var i = 0; i < N; i++) if (String(ADDR[i]).toLowerCase() === q) return i;
+    return -1;
+  }
 
   // ---------- state ----------
   var state = { q: "", cat: -1, size: -1, pnl: -1, kir: -1, wash: false, key: null, desc: true };
@@ -384,9 +409,10 @@
   })();
 
   // ---------- modal ----------
-  var lastFocus = null;
+  var lastFocus = null, modalWallet = null;
   function openModal(title, body, kind) {
-    lastFocus = document.activeElement;
+    if ($("modal-backdrop").hidden) lastFocus = document.activeElement;
+    modalWallet = kind === "wallet" || kind === "missing" ? body.getAttribute("data-wallet") : null;
     $("modal-title").textContent = title;
     var mb = $("modal-body");
     mb.replaceChildren(body);
@@ -396,6 +422,9 @@
     $("modal-close").focus();
   }
   function closeModal() {
+    var wasWallet = modalWallet !== null;
+    modalWallet = null;
+    if (wasWallet && hashWallet() !== null) clearHash();
     $("modal-backdrop").hidden = true;
     $("modal-body").replaceChildren();
     document.body.style.overflow = "";
@@ -428,8 +457,126 @@
     return r;
   }
 
-  function openWallet(i) {
+  // ---------- deep links: #wallet=0x… ----------
+  function hashWallet() {
+    var m = /^#wallet=([^&]*)/.exec(location.hash || "");
+    if (!m) return null;
+    try { return decodeURIComponent(m[1]); } catch (e) { return m[1]; }
+  }
+  function clearHash() {
+    try { history.pushState(null, "", location.pathname + location.search); } catch (e) { location.hash = ""; }
+  }
+  function onHash() {
+    var want = hashWallet();
+    if (want === null) {
+      if (modalWallet !== null) closeModal();
+      return;
+    }
+    if (modalWallet !== null && modalWallet.toLowerCase() === want.toLowerCase()) return;
+    var i = findWallet(want);
+    if (i >= 0) { openWallet(i, true); return; }
+    var box = el("div", "wallet-missing");
+    box.setAttribute("data-wallet", want);
+    box.appendChild(el("p", null, "No wallet " + want + " in this dashboard."));
+    box.appendChild(el("p", "note", "It shows the " + N.toLocaleString("en-US") +
+      " wallets the report analyzed. Check the address, or query the warehouse:"));
+    box.appendChild(el("code", "sql", sqlFor(want)));
+    openModal("Wallet not found", box, "missing");
+  }
+  window.addEventListener("hashchange", onHash);
+  function sqlFor(addr) {
+    return "hypertrack sql \"select * from fills where wallet = '" + String(addr).toLowerCase().replace(/'/g, "''") +
+      "' order by time_ms desc limit 200\"";
+  }
+
+  function explorerLink(addr) {
+    var a = el("a", "explorer", "Hyperliquid explorer \u2197");
+    a.setAttribute("href", explorerBase + encodeURIComponent(addr));
+    a.setAttribute("rel", "noopener noreferrer");
+    a.setAttribute("target", "_blank");
+    return a;
+  }
+
+  function fillsSection(d, addr) {
+    var fs = section("Recent fills");
+    fs.className = "fills";
+    if (!P.sections.fills || d < 0) {
+      fs.appendChild(el("p", "note fills-note", !P.sections.fills
+        ? "Fills were not in the warehouse when this dashboard was built. Query them with:"
+        : "Fills are embedded for the " + (P.detail_limit | 0).toLocaleString("en-US") +
+          " wallets with the largest notional only; this wallet's are not embedded. Query them with:"));
+      fs.appendChild(el("code", "sql", sqlFor(addr)));
+      return fs;
+    }
+    var F = fillsData();
+    if (!F) {
+      var wait = el("p", "note", fillsFailed ? "The embedded fills could not be read." : "Loading fills\u2026");
+      fs.appendChild(wait);
+      if (!fillsFailed) {
+        document.addEventListener("DOMContentLoaded", function () {
+          if (fs.isConnected) fs.replaceWith(fillsSection(d, addr));
+        }, { once: true });
+      }
+      return fs;
+    }
+    var a = d + 1 < F.off.length ? F.off[d] : 0, b = d + 1 < F.off.length ? F.off[d + 1] : 0;
+    if (b <= a) { fs.appendChild(el("p", "note", "No fills for this wallet.")); return fs; }
+    var lim = F.limit | 0;
+    fs.appendChild(el("p", "note", "Last " + (b - a) + " fills, newest first" +
+      (b - a >= lim ? " (the " + lim + " most recent are embedded)" : "") + "."));
+    var wrap = el("div", "table-scroll");
+    var tbl = el("table", "data fills");
+    var thead = el("tr");
+    ["Time (UTC)", "Coin", "Side", "Price", "Size", "Notional", "Maker/taker", "Counterparty"].forEach(function (h) {
+      thead.appendChild(el("th", null, h));
+    });
+    tbl.appendChild(thead);
+    var t = F.newest;
+    for (var r = a; r < b; r++) {
+      t = (r === a ? F.newest : t) - F.t[r];
+      var flag = F.flag[r] | 0, px = F.px[r], sz = F.sz[r];
+      var tr = el("tr");
+      tr.setAttribute("data-time", String(t));
+      tr.appendChild(el("td", "time", fmtTime(t)));
+      var coin = F.coin[r];
+      tr.appendChild(el("td", "coin", coin >= 0 && coin < F.coins.length ? String(F.coins[coin]) : "?"));
+      tr.appendChild(el("td", flag & 1 ? "side pos" : "side neg", flag & 1 ? "Buy" : "Sell"));
+      tr.appendChild(el("td", "px", fmtNum(px, 7)));
+      tr.appendChild(el("td", "sz", fmtNum(sz, 7)));
+      tr.appendChild(el("td", "notional", isNum(px) && isNum(sz) ? fmtUsd(px * sz) : "\u2013"));
+      tr.appendChild(el("td", "role", flag & 2 ? "maker" : "taker"));
+      var cp = F.cp[r], td = el("td", "cp mono");
+      var other = cp >= 0 ? (cp < N ? ADDR[cp] : null) : (-1 - cp < F.cps.length ? F.cps[-1 - cp] : null);
+      if (other === null) {
+        td.textContent = "\u2013";
+      } else if (cp >= 0) {
+        var link = el("a", null, shortAddr(String(other)));
+        link.setAttribute("href", "#wallet=" + encodeURIComponent(other));
+        link.setAttribute("title", String(other));
+        td.appendChild(link);
+      } else {
+        td.textContent = shortAddr(String(other));
+        td.setAttribute("title", String(other));
+      }
+      td.setAttribute("data-address", String(other === null ? "" : other));
+      tr.appendChild(td);
+      tbl.appendChild(tr);
+    }
+    wrap.appendChild(tbl);
+    fs.appendChild(wrap);
+    return fs;
+  }
+
+  function openWallet(i, fromHash) {
     var addr = ADDR[i];
+    if (!fromHash) {
+      var h = hashWallet();
+      if (h === null || h.toLowerCase() !== String(addr).toLowerCase()) {
+        // the hashchange this fires finds the panel already open and does nothing
+        modalWallet = addr;
+        location.hash = "wallet=" + encodeURIComponent(addr);
+      }
+    }
     var body = el("div", "wallet-panel");
     body.setAttribute("data-wallet", addr);
     var d = detailOf.has(i) ? detailOf.get(i) : -1;
@@ -438,6 +585,7 @@
     var full = el("span", "addr mono", addr);
     idRow.appendChild(full);
     idRow.appendChild(copyButton(addr));
+    idRow.appendChild(explorerLink(addr));
     var tags = [["trader class", dictName(D.kir, C.kir ? C.kir[i] : -1)], ["size", dictName(D.size, C.size ? C.size[i] : -1)],
       ["PnL cohort", dictName(D.pnl, C.pnlc ? C.pnlc[i] : -1)]];
     tags.forEach(function (t) { if (t[1]) idRow.appendChild(el("span", "chip", t[0] + ": " + t[1])); });
@@ -505,6 +653,7 @@
     }
     body.appendChild(ps);
     if (d < 0 && hasDetail) {
+      body.appendChild(fillsSection(d, addr));
       openModal("Wallet " + shortAddr(addr), body, "wallet");
       return;
     }
@@ -512,6 +661,9 @@
     var pos = section("Positions");
     var prun = d >= 0 ? posRuns.get(d) : undefined;
     if (prun) {
+      var open = 0;
+      for (var q = prun[0]; q < prun[1]; q++) if (isNum(detail.pos.size[q]) && detail.pos.size[q] !== 0) open++;
+      pos.appendChild(el("p", "note open-count", open + " open (non-zero position) of " + (prun[1] - prun[0]) + " shown"));
       var tbl = el("table", "data positions");
       var thead = el("tr");
       ["Coin", "Position", "Avg cost", "Realized PnL", "Unrealized PnL"].forEach(function (h) { thead.appendChild(el("th", null, h)); });
@@ -531,6 +683,7 @@
       pos.appendChild(el("p", "note", !P.sections.positions ? "Positions were not computed." : "No open or closed positions."));
     }
     body.appendChild(pos);
+    body.appendChild(fillsSection(d, addr));
 
     var fs = section("Features");
     if (d >= 0 && detail.feat && detail.feat[d]) {
@@ -546,6 +699,43 @@
   function detailNote() {
     return "Curves, positions, style and features are embedded for the " + (P.detail_limit | 0).toLocaleString("en-US") +
       " wallets with the largest notional only; this wallet is not among them.";
+  }
+
+  // ---------- CSV export of the current view ----------
+  var CSV_COLS = [["risk", "risk_score"], ["prof", "profitability_score"], ["bot", "bot_probability"],
+    ["soph", "sophistication_score"], ["infl", "influence_score"], ["tpnl", "total_pnl"], ["rpnl", "realized_pnl"],
+    ["upnl", "unrealized_pnl"], ["notional", "notional"], ["ppn", "pnl_per_notional"], ["win", "win_rate"],
+    ["mdd", "max_drawdown"]];
+  function csvText(v) {
+    var s = String(v);
+    // a spreadsheet would run a cell starting with = + - @ (or tab / CR) as a formula: make it text
+    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+  function buildCsv(rows) {
+    var cols = CSV_COLS.filter(function (c) { return num[c[0]]; });
+    var out = [["address", "primary_category", "categories"].concat(cols.map(function (c) { return c[1]; })).join(",")];
+    for (var j = 0; j < rows.length; j++) {
+      var i = rows[j];
+      var prim = C.prim && C.prim[i] >= 0 ? catName(C.prim[i]) : "";
+      var cats = categoriesOf(i).map(function (c) { return catName(c[0]) + (isNum(c[1]) ? " (" + c[1] + ")" : ""); }).join("; ");
+      var line = [csvText(ADDR[i]), csvText(prim), csvText(cats)];
+      for (var k = 0; k < cols.length; k++) { var v = num[cols[k][0]][i]; line.push(isNum(v) ? String(v) : ""); }
+      out.push(line.join(","));
+    }
+    return out.join("\r\n") + "\r\n";
+  }
+  function exportCsv() {
+    var blob = new Blob(["\ufeff" + buildCsv(view)], { type: "text/csv;charset=utf-8" });
+    var url = URL.createObjectURL(blob);
+    var a = document.createElement("a");
+    a.setAttribute("href", url);
+    a.setAttribute("download", "hypertrack_wallets.csv");
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    toast("Exported " + view.length.toLocaleString("en-US") + " wallets");
   }
 
   // ---------- summary, model, controls ----------
@@ -665,6 +855,7 @@
     bindSelect("filter-pnl", "pnl");
     bindSelect("filter-kir", "kir");
     $("filter-wash").addEventListener("change", function () { state.wash = $("filter-wash").checked; applyView(); });
+    $("export-csv").addEventListener("click", exportCsv);
   }
 
   try {
@@ -679,4 +870,5 @@
   }
   window.__dashboard = { ready: performance.now(), wallets: N, liveCards: grid.liveCount };
   document.documentElement.setAttribute("data-ready", "1");
+  if (hashWallet() !== null) onHash(); // a deep link: open that wallet once the grid is up
 })();
