@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hypertrack_pipeline.simulator.commands",
     "hypertrack_pipeline.simulator.server_cli",
     "hypertrack_pipeline.recorder.cli",
+    "hypertrack_pipeline.archive.commands",
 )
 
 

@@ -258,17 +258,58 @@ GAPS = Dataset(
     )),
 )
 
+_S, _F64, _I64 = pa.string(), pa.float64(), pa.int64()
+EXCHANGE_FILLS = Dataset(
+    name="exchange_fills", group="archive", time_column="time", key=("coin", "time", "tid", "wallet", "side", "oid"),
+    landing=pa.schema([
+        _f("wallet", _S, False), _f("coin", _S, False), _f("px", _F64, False), _f("sz", _F64, False),
+        _f("side", _S, False), _f("time", _I64, False), _f("start_position", _F64, False), _f("dir", _S),
+        _f("closed_pnl", _F64), _f("hash", _S, False), _f("oid", _I64, False), _f("crossed", pa.bool_(), False),
+        _f("fee", _F64), _f("tid", _I64, False), _f("fee_token", _S), _f("twap_id", _I64), _f("cloid", _S),
+        _f("builder", _S), _f("builder_fee", _F64), _f("liquidated_user", _S), _f("liquidation_mark_px", _F64),
+        _f("liquidation_method", _S), _f("block_number", _I64), _f("recv_ns", _I64, False),
+    ]),
+    table=Table("exchange_fills", "Fills from Hyperliquid's node archives (`hypertrack backfill`): one row per wallet "
+                "per fill with the exchange's own start position, closed PnL and fee; deduplicated on "
+                "(coin, time_ms, tid, wallet, side, oid). Trades are rebuilt from their two fills into trades.", (
+        Column("wallet", "VARCHAR NOT NULL", "the fill's user, lowercase hex", "wallet"),
+        _COIN,
+        Column("px", "DOUBLE NOT NULL", "price, USD", "px"),
+        Column("sz", "DOUBLE NOT NULL", "size, base units", "sz"),
+        Column("side", "VARCHAR NOT NULL", "the wallet's side: B bought, A sold", "side"),
+        _TIME_MS, _TS,
+        Column("start_position", "DOUBLE NOT NULL", "the wallet's position in the coin before the fill", "start_position"),
+        Column("dir", "VARCHAR", "Open Long, Close Short, Buy, Spot Dust Conversion, … (null from node_trades)", "dir"),
+        Column("closed_pnl", "DOUBLE", "PnL the exchange realized on the fill, USD, before fees", "closed_pnl"),
+        Column("hash", "VARCHAR NOT NULL USING COMPRESSION uncompressed", "L1 hash (zeros for TWAP and dust)", "hash"),
+        Column("oid", "BIGINT NOT NULL", "order id", "oid"),
+        Column("crossed", "BOOLEAN NOT NULL", "true for the taker", "crossed"),
+        Column("fee", "DOUBLE", "fee in fee_token; negative = maker rebate", "fee"),
+        Column("tid", "BIGINT NOT NULL", "trade id (0 for dust conversions, which are not trades)", "tid"),
+        Column("fee_token", "VARCHAR", "USDC, USDT0, HYPE, …", "fee_token"),
+        Column("twap_id", "BIGINT", "TWAP order id, null when not a TWAP slice", "twap_id"),
+        Column("cloid", "VARCHAR", "client order id, when set", "cloid"),
+        Column("builder", "VARCHAR", "builder address, when the order was routed by one", "builder"),
+        Column("builder_fee", "DOUBLE", "fee paid to the builder", "builder_fee"),
+        Column("liquidated_user", "VARCHAR", "set on liquidation fills: the liquidated wallet", "liquidated_user"),
+        Column("liquidation_mark_px", "DOUBLE", "mark price of the liquidation", "liquidation_mark_px"),
+        Column("liquidation_method", "VARCHAR", "market / backstop", "liquidation_method"),
+        Column("block_number", "BIGINT", "L1 block (node_fills_by_block only)", "block_number"),
+        _HOUR,
+    )),
+)
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
-    TRADES, BBO, L2BOOK, CANDLES, EVM_BLOCKS, EVM_TRANSACTIONS, EVM_TOKEN_TRANSFERS, GAPS)}
+    TRADES, BBO, L2BOOK, CANDLES, EVM_BLOCKS, EVM_TRANSACTIONS, EVM_TOKEN_TRANSFERS, GAPS, EXCHANGE_FILLS)}
 
 # Every raw table and view the loads write, in load order (fills is the view over trades).
 RAW_TABLES: tuple[Table, ...] = (TRADES.table, FILLS_VIEW, *(d.table for d in DATASETS.values() if d is not TRADES))
 
 # User-facing stream groups (--streams, the prototype's RECORD_* flags) → landed streams; gaps are always
-# landed by the recorder and are not a group a user switches.
+# landed by the recorder and archive streams by `hypertrack backfill`: neither is a group a user switches.
 STREAM_GROUPS: dict[str, tuple[str, ...]] = {}
 for _d in DATASETS.values():
-    if _d.group != "gaps":
+    if _d.group not in ("gaps", "archive"):
         STREAM_GROUPS.setdefault(_d.group, ())
         STREAM_GROUPS[_d.group] += (_d.name,)
 

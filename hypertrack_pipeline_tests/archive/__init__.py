@@ -1,0 +1,1 @@
+"""Tests of the node-archive parsers, pairing, landing and sources."""
