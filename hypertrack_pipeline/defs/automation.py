@@ -14,15 +14,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 import dagster as dg
 
-from hypertrack_pipeline.config import Settings, load_settings
+from hypertrack_pipeline.config import load_settings
+from hypertrack_pipeline.defs.facts import current_plan
 from hypertrack_pipeline.defs.partitions import add_hours, key_ranges, landing_hours
 from hypertrack_pipeline.defs.resources import HypertrackSettings
-from hypertrack_pipeline.graph import RAW_ASSETS, plan_nodes
-from hypertrack_pipeline.plan import Plan, plan, retrain_due
+from hypertrack_pipeline.graph import RAW_ASSETS
+from hypertrack_pipeline.plan import Plan
 
 RAW_SELECTION = dg.AssetSelection.assets(*RAW_ASSETS)
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -31,16 +31,6 @@ load_landed_hours = dg.define_asset_job(
     "load_landed_hours", selection=RAW_SELECTION, partitions_def=landing_hours,
     description="Load closed landing hours into the DuckDB raw tables (a range of hours in one run).",
 )
-
-
-def current_plan(instance: dg.DagsterInstance, now: datetime | None = None, settings: Settings | None = None) -> Plan:
-    """The plan for a data directory (default: the deployment's, HYPERTRACK_DATA_DIR), retraining when due."""
-    from hypertrack_pipeline.defs.facts import gather
-
-    settings = settings or load_settings()
-    facts = gather(instance, settings)
-    due = retrain_due(facts.model_trained_at, now or datetime.now(UTC), settings.retrain_at_utc)
-    return plan(plan_nodes(), facts, retrain=due)
 
 
 class PlannedRefresh(dg.AutomationCondition):
@@ -60,7 +50,8 @@ class PlannedRefresh(dg.AutomationCondition):
         with self._lock:
             if tick not in self._cache:
                 self._cache.clear()
-                self._cache[tick] = current_plan(context.asset_graph_view.instance, context.evaluation_time)
+                self._cache[tick] = current_plan(context.asset_graph_view.instance, load_settings(),
+                                                 now=context.evaluation_time)
             wanted = context.key.to_user_string() in self._cache[tick].refresh
         subset = context.candidate_subset if wanted else context.get_empty_subset()
         return dg.AutomationResult(context=context, true_subset=subset)
@@ -77,7 +68,7 @@ def planned_refresh() -> dg.AutomationCondition:
 @dg.sensor(job=load_landed_hours, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, hypertrack: HypertrackSettings) -> dg.SensorResult | dg.SkipReason:
     """Request one load run for the closed hours the warehouse does not hold in their current version."""
-    p = current_plan(context.instance, settings=hypertrack.get())
+    p = current_plan(context.instance, hypertrack.get())
     if not p.load:
         return dg.SkipReason(p.reason)
     add_hours(context.instance, p.load)

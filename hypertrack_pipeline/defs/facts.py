@@ -10,7 +10,7 @@ import dagster as dg
 from hypertrack_pipeline.config import Settings
 from hypertrack_pipeline.graph import RAW_ASSETS, plan_nodes
 from hypertrack_pipeline.landing.zone import closed_hour_fingerprints
-from hypertrack_pipeline.plan import Facts
+from hypertrack_pipeline.plan import Facts, Plan, plan, retrain_due
 
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
@@ -50,3 +50,13 @@ def gather(instance: dg.DagsterInstance, settings: Settings, exclude_run: str | 
     closed = {h.key: fp for h, fp in closed_hour_fingerprints(settings.raw_dir).items()}
     return Facts(closed=closed, loaded=loaded_hours(instance, settings), materialized=materialized,
                  busy=busy, model_trained_at=trained_at)
+
+
+def current_plan(instance: dg.DagsterInstance, settings: Settings, retrain: bool | None = None,
+                 now: datetime | None = None, facts: Facts | None = None) -> Plan:
+    """The plan for a data directory. ``retrain`` None: retrain when the daily tick is due (the
+    automation); True/False: as the CLI was asked."""
+    facts = facts or gather(instance, settings)
+    if retrain is None:
+        retrain = retrain_due(facts.model_trained_at, now or datetime.now(UTC), settings.retrain_at_utc)
+    return plan(plan_nodes(), facts, retrain=retrain)

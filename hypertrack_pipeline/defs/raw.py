@@ -14,7 +14,7 @@ from hypertrack_pipeline.defs.factory import table_spec_metadata
 from hypertrack_pipeline.defs.metadata import to_metadata
 from hypertrack_pipeline.defs.partitions import hours_of, landing_hours
 from hypertrack_pipeline.defs.resources import WAREHOUSE_POOL, HypertrackSettings
-from hypertrack_pipeline.landing.zone import closed_hour_fingerprints
+from hypertrack_pipeline.landing.zone import hour_fingerprint
 from hypertrack_pipeline.warehouse import checks as wh
 from hypertrack_pipeline.warehouse import ensure_schema, load_hours
 from hypertrack_pipeline.warehouse.schema import RAW_TABLES as RAW_TABLE_NAMES
@@ -52,7 +52,7 @@ def raw_hour_tables(context: dg.AssetExecutionContext, hypertrack: HypertrackSet
     """Replace the rows of the run's hours in every raw table from the landing Parquet."""
     settings = hypertrack.get()
     hours = hours_of(context)
-    prints = {h.key: fp for h, fp in closed_hour_fingerprints(settings.raw_dir).items()}
+    prints = {h.key: fp for h in hours if (fp := hour_fingerprint(settings.raw_dir, h)) is not None}
     context.log.info(f"loading {len(hours)} hour(s): {hours[0].key} … {hours[-1].key}")
     with duckdb.get_connection() as con:
         ensure_schema(con)

@@ -21,11 +21,9 @@ from dagster._core.utils import make_new_run_id  # the run id is known before th
 
 from hypertrack_pipeline.config import Settings
 from hypertrack_pipeline.defs.automation import RANGE_END, RANGE_START
-from hypertrack_pipeline.defs.facts import active_runs, gather
+from hypertrack_pipeline.defs.facts import active_runs, current_plan, gather
 from hypertrack_pipeline.defs.partitions import add_hours, key_ranges, landing_hours
 from hypertrack_pipeline.errors import RunFailed
-from hypertrack_pipeline.graph import plan_nodes
-from hypertrack_pipeline.plan import Plan, plan
 
 # The instance configuration a new data directory gets (pools, run monitoring); shipped with the package so
 # an installed hypertrack has it too. data/dagster_home/dagster.yaml (what `make dev` uses) is the same file.
@@ -96,10 +94,6 @@ def _tags(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), **(extra or {})}
 
 
-def current_plan(instance: dg.DagsterInstance, settings: Settings, retrain: bool) -> Plan:
-    return plan(plan_nodes(), gather(instance, settings), retrain=retrain)
-
-
 def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> MaterializeSummary:
     """Load every closed hour the warehouse lacks (one run), then rebuild what is stale (one run)."""
     from hypertrack_pipeline.definitions import build_definitions
@@ -108,12 +102,12 @@ def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> 
     instance = instance_for(settings)
     summary = MaterializeSummary(released_runs=release_dead_runs(instance, say))
     defs = build_definitions(settings)
-    p = current_plan(instance, settings, retrain)
+    facts = gather(instance, settings)
+    p = current_plan(instance, settings, retrain, facts=facts)
     if p.busy:
         raise RunFailed("another pipeline run is queued or running in this data directory (the Dagster UI shows "
                         "it); wait for it or cancel it")
-    closed = len(gather(instance, settings).closed)
-    say(f"landing zone {settings.raw_dir}: {closed} closed hour(s), {len(p.load)} to load")
+    say(f"landing zone {settings.raw_dir}: {len(facts.closed)} closed hour(s), {len(p.load)} to load")
     if p.load:
         add_hours(instance, p.load)
         ordered = list(instance.get_dynamic_partitions(landing_hours.name))

@@ -215,14 +215,22 @@ def closed_hour_fingerprints(raw_dir: Path) -> dict[Hour, str]:
     A marker is rewritten when an hour is reopened and closed again with more rows, so a changed
     fingerprint means the hour must be loaded again; stat calls only, no file is read.
     """
-    markers: dict[Hour, list[str]] = {}
-    open_hours: set[Hour] = set()
+    hours = {hour for stream in STREAM_SCHEMAS for hour, _ in iter_stream_hours(raw_dir, stream)}
+    prints = {h: hour_fingerprint(raw_dir, h) for h in sorted(hours)}
+    return {h: fp for h, fp in prints.items() if fp is not None}
+
+
+def hour_fingerprint(raw_dir: Path, hour: Hour) -> str | None:
+    """The digest of one hour's markers; None while a stream folder of the hour has no marker (open, or
+    reopened by a recorder that is writing more rows)."""
+    markers = []
     for stream in STREAM_SCHEMAS:
-        for hour, closed in iter_stream_hours(raw_dir, stream):
-            if not closed:
-                open_hours.add(hour)
-                continue
-            st = (hour_dir(raw_dir, stream, hour) / SUCCESS).stat()
-            markers.setdefault(hour, []).append(f"{stream}:{st.st_size}:{st.st_mtime_ns}")
-    return {h: hashlib.sha1("|".join(sorted(m)).encode()).hexdigest()[:16]
-            for h, m in sorted(markers.items()) if h not in open_hours}
+        folder = hour_dir(raw_dir, stream, hour)
+        if not folder.is_dir():
+            continue
+        try:
+            st = (folder / SUCCESS).stat()
+        except FileNotFoundError:
+            return None
+        markers.append(f"{stream}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha1("|".join(sorted(markers)).encode()).hexdigest()[:16] if markers else None

@@ -52,16 +52,18 @@ class LoadProblem:
         return f"{self.stream} {self.hour.key}: {self.kind}: {self.message}"
 
 
-def readable(path: str, stream: str) -> str | None:
-    """None when the part can be read as the stream's Parquet; else why not (one line)."""
+def footer(path: str, stream: str) -> tuple[int | None, str | None]:
+    """(rows, None) when the part can be read as the stream's Parquet; else (None, why not, one line).
+    One footer read gives both the verdict and the row count the marker check needs."""
     try:
-        meta = pq.ParquetFile(path).schema_arrow
+        meta = pq.ParquetFile(path).metadata
+        names = meta.schema.to_arrow_schema().names
     except Exception as exc:  # pyarrow raises several types for zero-byte, truncated and foreign files
-        return f"not a readable Parquet file ({str(exc).splitlines()[0][:160]})"
-    missing = [n for n in DATASETS[stream].landing.names if n not in meta.names]
+        return None, f"not a readable Parquet file ({str(exc).splitlines()[0][:160]})"
+    missing = [n for n in DATASETS[stream].landing.names if n not in names]
     if missing:
-        return f"missing column(s) {', '.join(missing)}"
-    return None
+        return None, f"missing column(s) {', '.join(missing)}"
+    return meta.num_rows, None
 
 
 def fully_readable(path: str) -> str | None:
@@ -102,11 +104,12 @@ def audit_parts(raw_dir: Path, stream: str, hours: list[Hour], files: list[str],
     good: list[str] = []
     rows_by_hour: dict[Hour, int] = {}
     for f in files:
-        why = readable(f, stream) or (fully_readable(f) if deep else None)
-        if why is None:
+        rows, why = footer(f, stream)
+        why = why or (fully_readable(f) if deep else None)
+        if why is None and rows is not None:
             good.append(f)
             h = _hour_of(f)
-            rows_by_hour[h] = rows_by_hour.get(h, 0) + pq.ParquetFile(f).metadata.num_rows
+            rows_by_hour[h] = rows_by_hour.get(h, 0) + rows
             continue
         moved = quarantine(raw_dir, f)
         problems.append(LoadProblem(_hour_of(f), stream, moved, "quarantined", f"{Path(f).name}: {why}",

@@ -205,12 +205,3 @@ def _record_loads(con: duckdb.DuckDBPyConnection, hours: list[Hour], fingerprint
     con.execute(f"""UPDATE landing_loads l SET trades = t.n
         FROM (SELECT hour, count(*) AS n FROM trades WHERE {where} GROUP BY hour) t
         WHERE l.hour = t.hour""")
-
-
-def loaded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """hour key → fingerprint of every hour the warehouse holds (what the loads recorded)."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'landing_loads'")
-    if not exists.fetchall()[0][0]:
-        return {}
-    rows = con.execute("SELECT strftime(hour, '%Y-%m-%d-%H:00'), fingerprint FROM landing_loads").fetchall()
-    return {k: fp for k, fp in rows}
