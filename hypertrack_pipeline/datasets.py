@@ -267,7 +267,7 @@ EXCHANGE_FILLS = Dataset(
         _f("closed_pnl", _F64), _f("hash", _S, False), _f("oid", _I64, False), _f("crossed", pa.bool_(), False),
         _f("fee", _F64), _f("tid", _I64, False), _f("fee_token", _S), _f("twap_id", _I64), _f("cloid", _S),
         _f("builder", _S), _f("builder_fee", _F64), _f("liquidated_user", _S), _f("liquidation_mark_px", _F64),
-        _f("liquidation_method", _S), _f("block_number", _I64), _f("recv_ns", _I64, False),
+        _f("liquidation_method", _S), _f("block_number", _I64), _f("recv_ns", _I64, False), _f("seq", _I64),
     ]),
     table=Table("exchange_fills", "Fills from Hyperliquid's node archives (`hypertrack backfill`): one row per wallet "
                 "per fill with the exchange's own start position, closed PnL and fee; deduplicated on "
@@ -295,6 +295,8 @@ EXCHANGE_FILLS = Dataset(
         Column("liquidation_mark_px", "DOUBLE", "mark price of the liquidation", "liquidation_mark_px"),
         Column("liquidation_method", "VARCHAR", "market / backstop", "liquidation_method"),
         Column("block_number", "BIGINT", "L1 block (node_fills_by_block only)", "block_number"),
+        Column("seq", "BIGINT", "exchange order of the fill: archive file hour (hours since 1970) × 2^32 + line "
+               "position in the file; orders fills of one millisecond (trade ids are not monotonic)", "seq"),
         _HOUR,
     )),
 )

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from hypertrack_pipeline.archive.land import land_file
 from hypertrack_pipeline.archive.parse import parse_lz4
-from hypertrack_pipeline.archive.schema import STREAM
+from hypertrack_pipeline.archive.schema import STREAM, with_file_order
 from hypertrack_pipeline.archive.source import Archive, find_hour
 from hypertrack_pipeline.datasets import GAPS
 from hypertrack_pipeline.errors import UserError
@@ -124,7 +124,8 @@ def backfill(raw_dir: Path, archive: Archive, start: datetime, end: datetime, st
             continue
         try:
             with archive.open(found.key) as fh:
-                fills = parse_lz4(fh, found.fmt, threads=threads)
+                fills = with_file_order(parse_lz4(fh, found.fmt, threads=threads),
+                                        int(node_hour.timestamp() * 1000))
         except Exception as exc:  # a corrupt LZ4 frame or JSON: one line, a gap, go on
             msg = f"archive file {found.key} cannot be read ({str(exc).splitlines()[0][:160]})"
             say(f"  ! {msg}: recorded as a gap, the rest goes on")

@@ -28,7 +28,19 @@ def _f(name: str, typ: pa.DataType, nullable: bool = True) -> pa.Field:
     return pa.field(name, typ, nullable=nullable)
 
 
-EXCHANGE_FILLS = EXCHANGE_FILLS_DATASET.landing  # declared once, in the dataset registry
+# What a parser returns: the landing schema (declared once, in the dataset registry) without ``seq``,
+# the fill's position in its file, which the backfill adds (:func:`with_file_order`).
+EXCHANGE_FILLS = pa.schema([f for f in EXCHANGE_FILLS_DATASET.landing if f.name != "seq"])
+SEQ_HOUR_SHIFT = 32  # seq = file hour (hours since 1970) << 32 | line position: a file holds < 2^32 fills
+
+
+def with_file_order(fills: pa.Table, file_hour_ms: int) -> pa.Table:
+    """Append ``seq``: the exchange's order of the fills (parsers keep the file's line order). Fills of one
+    block share a millisecond and their trade ids are not monotonic, so only the file order tells which
+    came first — which position reconciliation needs (see warehouse/reconcile.py)."""
+    base = (file_hour_ms // 3_600_000) << SEQ_HOUR_SHIFT
+    seq = pa.array(np.arange(base, base + fills.num_rows, dtype=np.int64))
+    return fills.append_column(pa.field("seq", pa.int64()), seq)
 
 
 def empty_fills() -> pa.Table:

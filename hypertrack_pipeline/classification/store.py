@@ -7,7 +7,7 @@
   n_categories INTEGER, kirilenko_class VARCHAR (Market Maker | HFT | Fundamental | Small |
   Opportunistic), kirilenko_end_ratio DOUBLE, kirilenko_intraday_ratio DOUBLE, wash_trade_flag BOOLEAN,
   wash_trade_count BIGINT, self_trade_count BIGINT, size_cohort VARCHAR, peak_position_usd DOUBLE,
-  pnl_cohort VARCHAR (NULL without ``wallet_pnl``), total_pnl DOUBLE.
+  pnl_cohort VARCHAR (on net PnL; NULL without ``wallet_pnl``), total_pnl DOUBLE, net_pnl DOUBLE.
 The Kirilenko class and the wash flag are extra columns rather than entries of ``categories`` so the
 report keeps the SPEC §10 semantics (e.g. Occasional Trader = no other §10 category);
 ``labels_by_wallet`` merges them for evaluation against ground truth.
@@ -63,8 +63,9 @@ CATEGORIES_TABLE = Table(
         Column("self_trade_count", "BIGINT", "trades with itself (buyer = seller)"),
         Column("size_cohort", "VARCHAR", "trackers' ladder (Shrimp < $250 … Leviathan ≥ $5M) on peak position value"),
         Column("peak_position_usd", "DOUBLE", "peak open-position value at minute ends, USD"),
-        Column("pnl_cohort", "VARCHAR", "PnL ladder (Giga-Rekt … Money Printer)"),
-        Column("total_pnl", "DOUBLE", "from wallet_pnl, USD"),
+        Column("pnl_cohort", "VARCHAR", "PnL ladder (Giga-Rekt … Money Printer) on net_pnl"),
+        Column("total_pnl", "DOUBLE", "from wallet_pnl, USD, before fees"),
+        Column("net_pnl", "DOUBLE", "from wallet_pnl, USD, after fees (= total_pnl where no fee is known)"),
     ),
 )
 _PAIRS = "_classification_wash_pairs"
@@ -119,10 +120,11 @@ def _extras_sql(con: duckdb.DuckDBPyConnection, t: Thresholds) -> tuple[str, str
             "NULL::VARCHAR AS size_cohort, NULL::DOUBLE AS peak_position_usd"
         )
     if "wallet_pnl" in tables:
-        joins.append("LEFT JOIN (SELECT wallet, total_pnl FROM wallet_pnl) p USING (wallet)")
-        pnl_cols = f"{cohort_case_sql('p.total_pnl', t.PNL_COHORTS)} AS pnl_cohort, p.total_pnl AS total_pnl"
+        joins.append("LEFT JOIN (SELECT wallet, total_pnl, net_pnl FROM wallet_pnl) p USING (wallet)")
+        pnl_cols = (f"{cohort_case_sql('p.net_pnl', t.PNL_COHORTS)} AS pnl_cohort, p.total_pnl AS total_pnl, "
+                    "p.net_pnl AS net_pnl")
     else:
-        pnl_cols = "NULL::VARCHAR AS pnl_cohort, NULL::DOUBLE AS total_pnl"
+        pnl_cols = "NULL::VARCHAR AS pnl_cohort, NULL::DOUBLE AS total_pnl, NULL::DOUBLE AS net_pnl"
     return " ".join(joins), f"{fills_cols}, {pnl_cols}"
 
 

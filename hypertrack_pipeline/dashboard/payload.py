@@ -63,6 +63,9 @@ _SCORE_COLS = {
 # payload column -> (source column, SQL decimals, significant digits kept in the JSON): cents below
 # $100k and whole dollars above are plenty on a dashboard and keep the numbers short.
 _PNL_COLS = {
+    "npnl": ("net_pnl", 2, 7),
+    "fees": ("fees", 2, 7),
+    "liq": ("liquidations", 0, 7),
     "tpnl": ("total_pnl", 2, 7),
     "rpnl": ("realized_pnl", 2, 7),
     "upnl": ("unrealized_pnl", 2, 7),

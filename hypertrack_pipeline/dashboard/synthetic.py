@@ -130,8 +130,11 @@ def create_synthetic_tables(
         f"""CREATE OR REPLACE TABLE wallet_pnl AS
         SELECT wallet, realized_pnl, unrealized_pnl, realized_pnl + unrealized_pnl AS total_pnl, notional,
                (realized_pnl + unrealized_pnl) / notional AS pnl_per_notional,
-               {_u("win")} AS win_rate, {_u("mdd")} * notional * 0.05 AS max_drawdown
+               {_u("win")} AS win_rate, {_u("mdd")} * notional * 0.05 AS max_drawdown,
+               fees, realized_pnl + unrealized_pnl - fees AS net_pnl,
+               CASE WHEN hash(i, 'liq') % 40 = 0 THEN 1 + hash(i, 'liq') % 3 ELSE 0 END AS liquidations
         FROM (SELECT i, wallet, exp({_u("notional")} * 16) * 10 AS notional,
+                     {_u("fee")} * exp({_u("notional")} * 16) * 10 * 0.0004 AS fees,
                      ({_u("rp")} - 0.48) * exp({_u("notional")} * 16) * 0.2 AS realized_pnl,
                      ({_u("up")} - 0.5) * exp({_u("notional")} * 12) * 0.05 AS unrealized_pnl
               FROM _synth_w)"""

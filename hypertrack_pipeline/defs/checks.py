@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 from hypertrack_pipeline.defs.metadata import to_metadata
 from hypertrack_pipeline.defs.resources import WAREHOUSE_POOL, HypertrackSettings
 from hypertrack_pipeline.warehouse import checks as wh
+from hypertrack_pipeline.warehouse import reconcile
 
 
 def _run(duckdb: DuckDBResource, check: Callable, *args) -> dg.AssetCheckResult:
@@ -42,3 +43,23 @@ def model_beats_baselines(hypertrack: HypertrackSettings) -> dg.AssetCheckResult
         metadata={"version": str(info.get("version")), "heads_not_beating_baseline": ", ".join(losing) or "none",
                   **{f"{h}.skill": float(m.get("skill", float("nan"))) for h, m in heads.items()}},
     )
+
+
+@dg.asset_check(asset="pnl_reconciliation", pool=WAREHOUSE_POOL,
+                description="every archive fill's startPosition equals our reconstructed position (holes in the "
+                "archive and spot transfers excepted); mismatches listed")
+def positions_match_exchange(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _run(duckdb, reconcile.check_positions)
+
+
+@dg.asset_check(asset="pnl_reconciliation", pool=WAREHOUSE_POOL,
+                description="our average-cost realized PnL equals the sum of the exchange's closedPnl (1e-6 "
+                "relative) wherever the cost basis is known; mismatches listed")
+def realized_pnl_matches_exchange(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _run(duckdb, reconcile.check_realized)
+
+
+@dg.asset_check(asset="pnl_reconciliation", pool=WAREHOUSE_POOL,
+                description="every archive fill of a trade is a side of a row in trades (what wallet_pnl reads)")
+def exchange_fills_in_trades(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _run(duckdb, reconcile.check_fills_are_trades)

@@ -7,6 +7,8 @@ from typing import Any
 
 import dagster as dg
 
+from hypertrack_pipeline.warehouse.checks import markdown_table
+
 
 def to_metadata(values: Mapping[str, Any] | None) -> dict[str, dg.MetadataValue]:
     out: dict[str, dg.MetadataValue] = {}
@@ -29,14 +31,4 @@ def to_metadata(values: Mapping[str, Any] | None) -> dict[str, dg.MetadataValue]
 
 def preview(con, table: str, limit: int = 10) -> dg.MetadataValue:
     """First rows of a table as a markdown table (the asset page's preview)."""
-    rel = con.execute(f"select * from {table} limit {int(limit)}")
-    cols = [d[0] for d in rel.description]
-    rows = rel.fetchall()
-
-    def fmt(v: Any) -> str:
-        text = f"{v:.6g}" if isinstance(v, float) else str(v)
-        return text.replace("|", "\\|").replace("\n", " ")[:60]
-
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))
+    return dg.MetadataValue.md(markdown_table(con, f"select * from {table} limit {int(limit)}"))

@@ -102,6 +102,9 @@ def write_part(raw_dir: Path, stream: str, hour: Hour, table: pa.Table, seq: int
     wrong type.
     """
     schema = STREAM_SCHEMAS[stream]
+    for field in schema:  # an optional column the writer does not know (yet) lands as nulls
+        if field.nullable and field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
     table = table.select(schema.names).cast(schema)
     directory = hour_dir(raw_dir, stream, hour)
     directory.mkdir(parents=True, exist_ok=True)

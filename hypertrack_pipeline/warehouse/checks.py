@@ -22,6 +22,20 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def markdown_table(con: duckdb.DuckDBPyConnection, sql: str, width: int = 60) -> str:
+    """The rows of ``sql`` as a markdown table (check metadata, asset previews)."""
+    rel = con.execute(sql)
+    cols = [d[0] for d in rel.description]
+
+    def cell(v: object) -> str:
+        text = f"{v:.9g}" if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|").replace("\n", " ")[:width]
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rel.fetchall()]
+    return "\n".join(lines)
+
+
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
     return con.execute(sql).fetchall()[0]
 
@@ -110,10 +124,10 @@ def check_gaps(con: duckdb.DuckDBPyConnection, max_gap_share: float = 0.05) -> t
 def check_landing_files(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict]:
     """No loaded hour had a quarantined part, a part missing from disk or a row count that differs from
     its _SUCCESS marker (load_errors); the problems are listed as a table."""
-    rows = con.execute("""SELECT strftime(hour, '%Y-%m-%d-%H:00'), stream, kind, message, path FROM load_errors
-                          ORDER BY hour, stream""").fetchall()
-    table = "\n".join(["| hour | stream | kind | message | path |", "|---|---|---|---|---|",
-                       *(f"| {h} | {s} | {k} | {m.replace('|', '/')} | {p or ''} |" for h, s, k, m, p in rows[:50])])
+    sql = """SELECT strftime(hour, '%Y-%m-%d-%H:00') AS hour, stream, kind, message, coalesce(path, '') AS path
+             FROM load_errors ORDER BY hour, stream"""
+    rows = con.execute(sql).fetchall()
+    table = markdown_table(con, f"{sql} LIMIT 50", width=400)
     kinds: dict[str, int] = {}
     for r in rows:
         kinds[r[2]] = kinds.get(r[2], 0) + 1

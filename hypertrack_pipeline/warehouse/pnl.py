@@ -6,7 +6,12 @@ vectorized average-cost pass in :mod:`avgcost`; the results go back into DuckDB,
 
 Self-trades (buyer == seller) are left out of the accounting: their two legs cancel for the
 wallet (no position, no PnL), but they still count in ``fills`` and ``notional``. The position
-before the window's first fill is unknown and taken as 0. No fees (the trades stream has none).
+before the window's first fill is unknown and taken as 0 — unless the node archives hold that fill
+(``exchange_fills``): then the history is seeded from the exchange's ``startPosition`` at the first
+fill's price (cost basis unknown, so PnL on the seeded part counts from that price) and flagged.
+Fees, builder fees and liquidations come from ``exchange_fills`` too (the live trade feed has none):
+``fee`` is the fill's total fee including the builder's part, negative for a rebate; a fee in a
+stablecoin counts 1:1, a fee in another token (spot buys pay in the bought token) at the fill price.
 Mark price of a coin: the mid of its last BBO row before the window end; when the coin has no BBO,
 the last L2 mid; when it has neither, the last trade price.
 """
@@ -27,7 +32,10 @@ POSITIONS_TABLE = Table("wallet_positions", "Per wallet and coin: average-cost p
                         "window (SPEC §8).", (
     Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex"),
     Column("coin", "VARCHAR NOT NULL", "market, e.g. BTC"),
-    Column("position", "DOUBLE NOT NULL", "signed base units (+ long, - short); 0 assumed before the first fill"),
+    Column("position", "DOUBLE NOT NULL", "signed base units (+ long, - short); before the first fill: the "
+           "exchange's startPosition when archived (seeded_position), else 0"),
+    Column("seeded_position", "DOUBLE NOT NULL", "the exchange's position before our first fill (0: started flat "
+           "or unknown); ≠ 0: history starts mid-position, cost basis taken at that fill's price"),
     Column("avg_cost", "DOUBLE NOT NULL", "average entry price of the open position, USD (0 when flat)"),
     Column("realized_pnl", "DOUBLE NOT NULL", "USD, no fees"),
     Column("unrealized_pnl", "DOUBLE NOT NULL", "position * (last_mid - avg_cost), USD"),
@@ -49,7 +57,17 @@ PNL_TABLE = Table("wallet_pnl", "Per wallet PnL summary (SPEC §8).", (
            "USD, largest fall of the hourly cum_total_pnl from its running peak (start 0)"),
     Column("peak_position_notional", "DOUBLE NOT NULL", "USD, max over coins and fills of abs(position) * fill px"),
     Column("coins", "BIGINT NOT NULL", "coins traded"),
+    Column("fees", "DOUBLE NOT NULL", "USD fees paid, builder fees included, rebates negative (archive fills only)"),
+    Column("builder_fees", "DOUBLE NOT NULL", "USD paid to builders (part of fees)"),
+    Column("net_pnl", "DOUBLE NOT NULL", "total_pnl − fees, USD"),
+    Column("fee_fills", "BIGINT NOT NULL", "fills with a known fee (from the node archives); 0: net = gross"),
+    Column("liquidations", "BIGINT NOT NULL", "fills that liquidated this wallet"),
+    Column("liquidation_notional", "DOUBLE NOT NULL", "USD notional of those fills"),
+    Column("seeded_coins", "BIGINT NOT NULL", "coins whose history starts mid-position (see wallet_positions)"),
 ))
+
+# Fee tokens valued 1:1 in USD; any other fee token is the fill's base token (spot buys), valued at px.
+STABLE_FEE_TOKENS: tuple[str, ...] = ("USDC", "USDT0", "USDT", "USDH", "USDE", "USDHL", "FEUSD", "USR")
 
 PNL_HOURLY_TABLE = Table("wallet_pnl_hourly", "Hourly PnL curve per wallet: one row per hour with a fill of the "
                          "wallet, plus the window's last hour.", (
@@ -60,7 +78,7 @@ PNL_HOURLY_TABLE = Table("wallet_pnl_hourly", "Hourly PnL curve per wallet: one 
 ))
 
 # What the PnL build reads: fills (the view over trades) and the marks (BBO, else L2, else the last trade).
-PNL_READS: tuple[str, ...] = ("fills", "trades", "bbo", "l2_snapshots")
+PNL_READS: tuple[str, ...] = ("fills", "trades", "bbo", "l2_snapshots", "exchange_fills")
 
 
 def _marks_sql(win: str) -> str:
@@ -79,6 +97,26 @@ def _marks_sql(win: str) -> str:
     """
 
 
+def _fees_sql(win: str) -> str:
+    """Per wallet from the archive fills: fees and builder fees in USD, fills with a fee, liquidations."""
+    stables = ", ".join(f"'{t}'" for t in STABLE_FEE_TOKENS)
+    return f"""SELECT wallet,
+            sum(CASE WHEN fee_token IS NULL OR fee_token IN ({stables}) THEN fee ELSE fee * px END) AS fees,
+            sum(builder_fee) AS builder_fees,  -- builder codes are paid in USDC
+            count(fee) AS fee_fills,
+            count(*) FILTER (WHERE liquidated_user = wallet) AS liquidations,
+            sum(px * sz) FILTER (WHERE liquidated_user = wallet) AS liquidation_notional
+        FROM exchange_fills WHERE {win} GROUP BY wallet"""
+
+
+def _seed_sql(win: str) -> str:
+    """(wallet, coin, time_ms, seed): the exchange's position before each (wallet, coin)'s first archived
+    trade fill in the window (exchange order). It seeds the history when that fill's millisecond is also
+    the first of our fills (nothing recorded before it)."""
+    return f"""SELECT wallet, coin, min(time_ms) AS time_ms, arg_min(start_position, (time_ms, seq, tid)) AS seed
+               FROM exchange_fills WHERE {win} AND tid <> 0 GROUP BY wallet, coin"""
+
+
 def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None, end_ms: int | None = None,
                      prefix: str = "") -> dict:
     """Rebuild {prefix}wallet_positions, {prefix}wallet_pnl and {prefix}wallet_pnl_hourly for the window
@@ -91,17 +129,30 @@ def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None
         FROM (SELECT coin, wallet, count(*) AS fills, sum(notional) AS notional
               FROM fills WHERE {win} GROUP BY coin, wallet)""")
     src = con.execute(f"""
-        SELECT g.gid, f.time_ms - f.time_ms % {_HOUR_MS} AS hour_ms, f.side_sign * f.sz AS qty, f.px
+        SELECT g.gid, f.time_ms - f.time_ms % {_HOUR_MS} AS hour_ms, f.side_sign * f.sz AS qty, f.px,
+               coalesce(s.seed, 0) AS seed
         FROM fills f JOIN _pnl_groups g USING (coin, wallet)
+        LEFT JOIN ({_seed_sql(win)}) s ON s.wallet = f.wallet AND s.coin = f.coin AND s.time_ms = f.time_ms
         WHERE {win.replace('time_ms', 'f.time_ms')} AND f.wallet <> f.counterparty
         ORDER BY g.gid, f.time_ms, f.tid""").fetchnumpy()
     gid = np.asarray(src["gid"], dtype=np.int64)
     hour_ms = np.asarray(src["hour_ms"], dtype=np.int64)
     px = np.asarray(src["px"], dtype=np.float64)
+    qty = np.asarray(src["qty"], dtype=np.float64)
     n = len(gid)
     starts = np.ones(n, dtype=bool)
     starts[1:] = gid[1:] != gid[:-1]
-    res = average_cost(starts, np.asarray(src["qty"], dtype=np.float64), px)
+    seed = np.where(starts, np.asarray(src["seed"], dtype=np.float64), 0.0)  # only a group's first fill
+    # A seeded history opens with its start position, bought at the first fill's price: one more row
+    # per seeded group, in the same hour, ahead of the group's first fill.
+    at = np.flatnonzero(seed != 0)
+    real = np.arange(n) + np.searchsorted(at, np.arange(n), side="right")
+    group_starts = np.insert(starts, at, True)
+    group_starts[real[at]] = False
+    gid, hour_ms, px = np.insert(gid, at, gid[at]), np.insert(hour_ms, at, hour_ms[at]), np.insert(px, at, px[at])
+    n = len(gid)
+    starts = group_starts
+    res = average_cost(starts, np.insert(qty, at, seed[at]), px)
     ends = np.ones(n, dtype=bool)  # last fill of each (group, hour)
     ends[:-1] = (gid[1:] != gid[:-1]) | (hour_ms[1:] != hour_ms[:-1])
     cum_realized = np.cumsum(res.realized)  # per group: subtract the group's starting offset below
@@ -113,8 +164,11 @@ def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None
         "avg_cost": res.avg_cost[ends], "cum_realized": cum_realized[ends],
     })
     group_ids = gid[starts]
+    seed_by_group = np.zeros(len(group_ids))
+    seed_by_group[np.searchsorted(group_ids, gid[at + np.arange(len(at))])] = seed[at]
     per_group = pa.table({
         "gid": group_ids,
+        "seed": seed_by_group,
         "closing_fills": np.add.reduceat(res.closing.astype(np.int64), first) if n else np.zeros(0, np.int64),
         "wins": np.add.reduceat((res.realized > 0).astype(np.int64), first) if n else np.zeros(0, np.int64),
         "peak_notional": np.maximum.reduceat(np.abs(res.position) * px, first) if n else np.zeros(0),
@@ -149,8 +203,10 @@ def _write_tables(con: duckdb.DuckDBPyConnection, prefix: str, win: str, end_ms:
                coalesce(s.realized, 0)::DOUBLE AS realized_pnl,
                CASE WHEN coalesce(s.position, 0) = 0 THEN 0
                     ELSE s.position * (m.mid - s.avg_cost) END::DOUBLE AS unrealized_pnl,
-               m.mid AS last_mid, g.fills::BIGINT AS fills, g.notional::DOUBLE AS notional
+               m.mid AS last_mid, g.fills::BIGINT AS fills, g.notional::DOUBLE AS notional,
+               coalesce(p.seed, 0)::DOUBLE AS seeded_position
         FROM _pnl_groups g LEFT JOIN last_state s USING (gid) LEFT JOIN last_mid m USING (coin)
+        LEFT JOIN _pnl_per_group p USING (gid)
         ORDER BY g.wallet, g.coin""")
     # Hourly curve: every (wallet, hour with a fill) plus the window's last hour, each coin's state
     # carried forward (ASOF) and marked at that coin's last mid as of that hour.
@@ -176,8 +232,10 @@ def _write_tables(con: duckdb.DuckDBPyConnection, prefix: str, win: str, end_ms:
     con.execute(f"""
         CREATE OR REPLACE TABLE {prefix}wallet_pnl AS
         WITH pos AS (SELECT wallet, sum(realized_pnl) AS realized_pnl, sum(unrealized_pnl) AS unrealized_pnl,
-                            sum(notional) AS notional, count(*) AS coins
+                            sum(notional) AS notional, count(*) AS coins,
+                            count(*) FILTER (WHERE seeded_position <> 0) AS seeded_coins
                      FROM {prefix}wallet_positions GROUP BY wallet),
+             fee AS ({_fees_sql(win)}),
              grp AS (SELECT g.wallet, sum(p.closing_fills) AS closing_fills, sum(p.wins) AS wins,
                             max(p.peak_notional) AS peak
                      FROM _pnl_groups g JOIN _pnl_per_group p USING (gid) GROUP BY g.wallet),
@@ -194,8 +252,13 @@ def _write_tables(con: duckdb.DuckDBPyConnection, prefix: str, win: str, end_ms:
                     ELSE 0 END::DOUBLE AS win_rate,
                coalesce(grp.closing_fills, 0)::BIGINT AS closing_fills,
                greatest(coalesce(dd.max_drawdown, 0), 0)::DOUBLE AS max_drawdown,
-               coalesce(grp.peak, 0)::DOUBLE AS peak_position_notional, pos.coins::BIGINT AS coins
-        FROM pos LEFT JOIN grp USING (wallet) LEFT JOIN dd USING (wallet)
+               coalesce(grp.peak, 0)::DOUBLE AS peak_position_notional, pos.coins::BIGINT AS coins,
+               coalesce(fee.fees, 0)::DOUBLE AS fees, coalesce(fee.builder_fees, 0)::DOUBLE AS builder_fees,
+               (pos.realized_pnl + pos.unrealized_pnl - coalesce(fee.fees, 0))::DOUBLE AS net_pnl,
+               coalesce(fee.fee_fills, 0)::BIGINT AS fee_fills, coalesce(fee.liquidations, 0)::BIGINT AS liquidations,
+               coalesce(fee.liquidation_notional, 0)::DOUBLE AS liquidation_notional,
+               pos.seeded_coins::BIGINT AS seeded_coins
+        FROM pos LEFT JOIN grp USING (wallet) LEFT JOIN dd USING (wallet) LEFT JOIN fee USING (wallet)
         ORDER BY pos.wallet""")
 
 

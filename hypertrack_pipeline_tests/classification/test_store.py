@@ -88,8 +88,9 @@ def build(con, add_trades, with_scores: bool = True, with_pnl: bool = True) -> d
         trades.append(("ETH", DAY0 + k * 5_000, 100 + k, buyer, seller, 2000.0, 3.0))
     add_trades(con, trades)
     if with_pnl:
-        con.execute("CREATE TABLE wallet_pnl (wallet VARCHAR, realized_pnl DOUBLE, total_pnl DOUBLE)")
-        con.executemany("INSERT INTO wallet_pnl VALUES (?, 0, ?)", [[MM, 12_000.0], [SELLER, -2_000_000.0]])
+        con.execute("CREATE TABLE wallet_pnl (wallet VARCHAR, realized_pnl DOUBLE, total_pnl DOUBLE, net_pnl DOUBLE)")
+        con.executemany("INSERT INTO wallet_pnl VALUES (?, 0, ?, ? - 100)",
+                        [[MM, 12_000.0, 12_000.0], [SELLER, -2_000_000.0, -2_000_000.0]])
     return {"features": features, "scores": scores}
 
 

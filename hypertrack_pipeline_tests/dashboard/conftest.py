@@ -48,7 +48,7 @@ def add_xss_wallets(con: duckdb.DuckDBPyConnection) -> None:
             "INSERT INTO wallet_categories VALUES (?, ?, ?, ?, true, ?, ?)",
             [wallet, cats, XSS_IMG, XSS_SVG, XSS_SCRIPT, XSS_ATTR],
         )
-        con.execute("INSERT INTO wallet_pnl VALUES (?, 10.0, 5.0, 15.0, 1e12, 1.5e-11, 0.5, 1.0)", [wallet])
+        con.execute("INSERT INTO wallet_pnl VALUES (?, 10.0, 5.0, 15.0, 1e12, 1.5e-11, 0.5, 1.0, 0.0, 15.0, 0)", [wallet])
         con.execute(
             "INSERT INTO wallet_pnl_hourly SELECT ?, TIMESTAMP '2026-01-01' + to_hours(h), h * 1.0 FROM range(60) r(h)",
             [wallet],

@@ -82,7 +82,7 @@ def site(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         "INSERT INTO wallet_categories VALUES (?, ?, ?, 'HFT', false, 'fish', 'grinder')",
         [EVIL, json.dumps([[c, 0.9 - k / 10] for k, c in enumerate(EVIL_CATS)]), EVIL_CATS[0]],
     )
-    con.execute("INSERT INTO wallet_pnl VALUES (?, -5.0, 1.0, -4.0, 1000.0, -0.004, 0.5, 2.0)", [EVIL])
+    con.execute("INSERT INTO wallet_pnl VALUES (?, -5.0, 1.0, -4.0, 1000.0, -0.004, 0.5, 2.0, 0.5, -4.5, 0)", [EVIL])
     con.execute(f"INSERT INTO wallet_features SELECT ?, {', '.join(['1.0'] * 36)}", [EVIL])
 
     hand, other = (
@@ -272,6 +272,29 @@ def test_csv_export_of_the_sorted_filtered_view(site: Site) -> None:
     ))
     rows = _download_csv(page)
     assert [r[0] for r in rows[1:]] == [EVIL]
+    page.close()
+
+
+def test_net_pnl_is_the_default_order_and_liquidated_wallets_filter(site: Site) -> None:
+    page = site.open()
+    assert page.input_value("#sort-key") == "npnl"
+    net = dict(site.con.execute("SELECT wallet, round(net_pnl, 2) FROM wallet_pnl").fetchall())
+    shown = page.evaluate("() => Array.from(document.querySelectorAll('#grid .card')).map(c => c.dataset.wallet)")
+    assert shown[:5] == sorted(net, key=lambda w: (-net[w], w))[:5]
+    assert "Net PnL" in page.text_content("#grid .card .card-foot")
+    liquidated = {w for (w,) in site.con.execute("SELECT wallet FROM wallet_pnl WHERE liquidations > 0").fetchall()}
+    assert 0 < len(liquidated) < N_SYNTH
+    page.check("#filter-liq")
+    page.wait_for_function(
+        f"() => document.getElementById('result-count').textContent.startsWith('showing {len(liquidated)} ')"
+    )
+    rows = _download_csv(page)
+    assert {r[0] for r in rows[1:]} == liquidated and "net_pnl" in rows[0] and "liquidations" in rows[0]
+    first = rows[1][0]
+    page.evaluate(f"location.hash = {json.dumps('#wallet=' + first)}")
+    page.locator(".wallet-panel").wait_for()
+    figures = page.text_content(".wallet-panel")
+    assert "Net PnL" in figures and "Fees" in figures and "Liquidations" in figures
     page.close()
 
 

@@ -15,13 +15,13 @@
     ["soph", "Sophistication", "var(--soph)"],
   ];
   var SORTS = [
-    ["tpnl", "Total PnL"], ["rpnl", "Realized PnL"], ["upnl", "Unrealized PnL"], ["notional", "Notional"],
+    ["npnl", "Net PnL (after fees)"], ["tpnl", "Total PnL (before fees)"], ["rpnl", "Realized PnL"], ["upnl", "Unrealized PnL"], ["notional", "Notional"],
     ["ppn", "PnL / notional"], ["win", "Win rate"], ["mdd", "Max drawdown"], ["risk", "Risk score"],
     ["prof", "Profitability score"], ["bot", "Bot probability"], ["soph", "Sophistication score"],
-    ["infl", "Influence score"], ["addr", "Address"],
+    ["infl", "Influence score"], ["fees", "Fees paid"], ["liq", "Liquidations"], ["addr", "Address"],
   ];
   var STYLE_NAMES = ["Momentum", "Mean reversion", "Volatility trading", "Market making", "Trend following", "Contrarian"];
-  var NUMERIC = ["risk", "prof", "bot", "soph", "infl", "tpnl", "rpnl", "upnl", "notional", "ppn", "win", "mdd"];
+  var NUMERIC = ["risk", "prof", "bot", "soph", "infl", "npnl", "fees", "liq", "tpnl", "rpnl", "upnl", "notional", "ppn", "win", "mdd"];
 
   var $ = function (id) { return document.getElementById(id); };
 
@@ -76,6 +76,7 @@
     num[k] = arr;
   });
   var CAT = C.cat || null, CONF = C.conf || null;
+  var PNL_KEY = num.npnl ? "npnl" : num.tpnl ? "tpnl" : null; // net of fees where wallet_pnl has it
 
   // detail rows: wallet index -> detail row; positions and curve points grouped per detail row
   var detail = P.detail || { row: [] };
@@ -119,7 +120,7 @@
   }
 
   // ---------- state ----------
-  var state = { q: "", cat: -1, size: -1, pnl: -1, kir: -1, wash: false, key: null, desc: true };
+  var state = { q: "", cat: -1, size: -1, pnl: -1, kir: -1, wash: false, liq: false, key: null, desc: true };
   var view = new Int32Array(0);
   var sortCache = new Map();
 
@@ -160,6 +161,7 @@
       if (state.pnl >= 0 && !(pnlc && pnlc[i] === state.pnl)) continue;
       if (state.kir >= 0 && !(kir && kir[i] === state.kir)) continue;
       if (state.wash && !(wash && wash[i] === 1)) continue;
+      if (state.liq && !(num.liq && num.liq[i] > 0)) continue;
       out[m++] = i;
     }
     view = out.subarray(0, m);
@@ -347,9 +349,9 @@
     card.appendChild(mid);
 
     var foot = el("div", "card-foot");
-    var pnl = num.tpnl ? num.tpnl[i] : NaN;
+    var pnl = num.npnl ? num.npnl[i] : num.tpnl ? num.tpnl[i] : NaN;
     var left = el("span");
-    left.appendChild(document.createTextNode("PnL "));
+    left.appendChild(document.createTextNode(num.npnl ? "Net PnL " : "PnL "));
     left.appendChild(el("span", "pnl " + signClass(pnl), fmtSigned(pnl)));
     foot.appendChild(left);
     foot.appendChild(el("span", null, "notional " + fmtUsd(num.notional ? num.notional[i] : NaN)));
@@ -630,13 +632,16 @@
     if (P.sections.pnl) {
       var figs = el("div", "figures");
       var v = function (k) { return num[k] ? num[k][i] : NaN; };
+      if (num.npnl) figs.appendChild(figure("Net PnL", fmtSigned(v("npnl")), signClass(v("npnl"))));
       figs.appendChild(figure("Total PnL", fmtSigned(v("tpnl")), signClass(v("tpnl"))));
+      if (num.fees) figs.appendChild(figure("Fees", fmtUsd(v("fees"))));
       figs.appendChild(figure("Realized", fmtSigned(v("rpnl")), signClass(v("rpnl"))));
       figs.appendChild(figure("Unrealized", fmtSigned(v("upnl")), signClass(v("upnl"))));
       figs.appendChild(figure("Notional", fmtUsd(v("notional"))));
       figs.appendChild(figure("PnL / notional", isNum(v("ppn")) ? (v("ppn") * 1e4).toFixed(1) + " bp" : "\u2013", signClass(v("ppn"))));
       figs.appendChild(figure("Win rate", fmtPct(v("win"))));
       figs.appendChild(figure("Max drawdown", fmtUsd(v("mdd"))));
+      if (num.liq && v("liq") > 0) figs.appendChild(figure("Liquidations", String(v("liq")), "neg"));
       ps.appendChild(figs);
     } else {
       ps.appendChild(el("p", "note", "PnL was not computed."));
@@ -703,7 +708,8 @@
 
   // ---------- CSV export of the current view ----------
   var CSV_COLS = [["risk", "risk_score"], ["prof", "profitability_score"], ["bot", "bot_probability"],
-    ["soph", "sophistication_score"], ["infl", "influence_score"], ["tpnl", "total_pnl"], ["rpnl", "realized_pnl"],
+    ["soph", "sophistication_score"], ["infl", "influence_score"], ["npnl", "net_pnl"], ["fees", "fees"],
+    ["liq", "liquidations"], ["tpnl", "total_pnl"], ["rpnl", "realized_pnl"],
     ["upnl", "unrealized_pnl"], ["notional", "notional"], ["ppn", "pnl_per_notional"], ["win", "win_rate"],
     ["mdd", "max_drawdown"]];
   function csvText(v) {
@@ -746,12 +752,12 @@
         withCat++;
         for (var k = 0; k < CAT[i].length; k++) counts[CAT[i][k]]++;
       }
-      if (num.tpnl && num.tpnl[i] > 0) profitable++;
+      if (PNL_KEY && num[PNL_KEY][i] > 0) profitable++;
       if (num.notional && num.notional[i] === num.notional[i]) notional += num.notional[i];
     }
     $("stat-wallets").textContent = N.toLocaleString("en-US");
     $("stat-categorized").textContent = CAT ? withCat.toLocaleString("en-US") : "\u2013";
-    $("stat-profitable").textContent = num.tpnl ? profitable.toLocaleString("en-US") : "\u2013";
+    $("stat-profitable").textContent = PNL_KEY ? profitable.toLocaleString("en-US") : "\u2013";
     $("stat-notional").textContent = num.notional ? fmtUsd(notional) : "\u2013";
     var used = counts.filter(function (c) { return c > 0; }).length;
     $("stat-categories").textContent = CAT ? String(used) : "\u2013";
@@ -778,6 +784,9 @@
     fillCohort($("filter-pnl"), D.pnl, C.pnlc);
     fillCohort($("filter-kir"), D.kir, C.kir);
     if (!C.wash) $("filter-wash").disabled = true;
+    var anyLiq = false;
+    for (var j = 0; num.liq && j < N && !anyLiq; j++) anyLiq = num.liq[j] > 0;
+    if (!anyLiq) $("filter-liq").disabled = true;
   }
   function fillSelect(sel, names, counts, enabled) {
     names.forEach(function (name, k) {
@@ -826,7 +835,7 @@
       o.value = s[0];
       keySel.appendChild(o);
     });
-    state.key = num.tpnl ? "tpnl" : num.prof ? "prof" : "addr";
+    state.key = PNL_KEY || (num.prof ? "prof" : "addr");
     state.desc = state.key !== "addr";
     keySel.value = state.key;
     var dirBtn = $("sort-dir");
@@ -855,6 +864,7 @@
     bindSelect("filter-pnl", "pnl");
     bindSelect("filter-kir", "kir");
     $("filter-wash").addEventListener("change", function () { state.wash = $("filter-wash").checked; applyView(); });
+    $("filter-liq").addEventListener("change", function () { state.liq = $("filter-liq").checked; applyView(); });
     $("export-csv").addEventListener("click", exportCsv);
   }
 
