@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", required=True, help="first hour, YYYY-MM-DD or YYYY-MM-DD-HH (UTC)")
     p.add_argument("--to", dest="end", required=True,
                    help="last hour, included: YYYY-MM-DD (its 23h) or YYYY-MM-DD-HH (UTC)")
+    p.add_argument("--s3-endpoint", help="another S3-compatible endpoint URL for s3:// sources (default: "
+                   "$AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL, else AWS)")
     p.add_argument("--coins", help="comma-separated coins to keep, e.g. BTC,ETH,@107 (default: every coin)")
     p.add_argument("--data-dir", help="data directory (default: $HYPERTRACK_DATA_DIR or ./data)")
     p.add_argument("--threads", type=int, default=2, help="parser threads (default: %(default)s)")
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.data_dir)
     start, end = parse_when(args.start, end=False), parse_when(args.end, end=True)
     try:
-        archive = open_archive(args.source)
+        archive = open_archive(args.source, endpoint_url=args.s3_endpoint)
     except ArchiveSourceError as exc:
         raise UserError(str(exc)) from None
     coins = args.coins.split(",") if args.coins else None

@@ -9,6 +9,7 @@ nothing here reads, stores or prints them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,11 +17,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from hypertrack_pipeline.archive.parse import FORMATS, format_for_hour
+from hypertrack_pipeline.errors import UserError
 
 BUCKET = "hl-mainnet-node-data"
 
 
-class ArchiveSourceError(RuntimeError):
+class ArchiveSourceError(UserError):
     """A user mistake about the archive location (bad path, missing s3fs): one clear line."""
 
 
@@ -75,9 +77,12 @@ class LocalArchive:
 
 
 class S3Archive:
-    """``s3://bucket[/prefix]`` through s3fs with requester pays (the downloader pays the transfer)."""
+    """``s3://bucket[/prefix]`` through s3fs with requester pays (the downloader pays the transfer).
 
-    def __init__(self, url: str = f"s3://{BUCKET}", fs: Any = None) -> None:
+    ``endpoint_url`` points at another S3-compatible server (a mirror, MinIO, a test server); by default
+    the standard ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` variables, else AWS itself."""
+
+    def __init__(self, url: str = f"s3://{BUCKET}", fs: Any = None, endpoint_url: str | None = None) -> None:
         self.base = url.removeprefix("s3://").strip("/")
         if not self.base:
             raise ArchiveSourceError(f"not an s3 location: {url!r}")
@@ -86,14 +91,26 @@ class S3Archive:
                 import s3fs
             except ImportError:
                 raise ArchiveSourceError("reading s3:// archives needs s3fs: pip install s3fs") from None
-            fs = s3fs.S3FileSystem(requester_pays=True)
+            endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            fs = s3fs.S3FileSystem(requester_pays=True, endpoint_url=endpoint_url or None)
         self.fs = fs
 
     def __repr__(self) -> str:
         return f"S3Archive('s3://{self.base}')"
 
     def exists(self, key: str) -> bool:
-        return bool(self.fs.exists(f"{self.base}/{key}"))
+        try:
+            return bool(self.fs.exists(f"{self.base}/{key}"))
+        except PermissionError as exc:
+            raise ArchiveSourceError(
+                f"s3://{self.base}: access denied ({str(exc).splitlines()[0][:120]}); the bucket is requester-pays: "
+                "it needs AWS credentials (standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, …) of an account "
+                "that pays the transfer") from None
+        except OSError as exc:
+            if "credentials" in str(exc).lower():
+                raise ArchiveSourceError(f"s3://{self.base}: no AWS credentials found (requester pays needs "
+                                         "them: AWS_PROFILE, AWS_ACCESS_KEY_ID, …)") from None
+            raise
 
     def open(self, key: str) -> BinaryIO:
         return self.fs.open(f"{self.base}/{key}", "rb")
@@ -108,10 +125,10 @@ class S3Archive:
         return sorted((p[n:] for p in names if p.endswith(".lz4")), key=_hour_of_key)
 
 
-def open_archive(location: str | Path) -> LocalArchive | S3Archive:
+def open_archive(location: str | Path, endpoint_url: str | None = None) -> LocalArchive | S3Archive:
     """A local directory or an ``s3://`` URL (default bucket: ``s3://hl-mainnet-node-data``)."""
     if str(location).startswith("s3://"):
-        return S3Archive(str(location))
+        return S3Archive(str(location), endpoint_url=endpoint_url)
     return LocalArchive(location)
 
 
