@@ -25,7 +25,8 @@ from typing import TextIO
 
 from hypertrack_pipeline.config import mask_url
 from hypertrack_pipeline.errors import UserError
-from hypertrack_pipeline.hyperliquid.pacing import Limits
+from hypertrack_pipeline.hyperliquid.markets import coin_volumes, fit_subscriptions, list_coins, market_kind
+from hypertrack_pipeline.hyperliquid.pacing import MAX_SUBSCRIPTIONS, Limits
 from hypertrack_pipeline.hyperliquid.session import SessionOptions, WsConnection, plan_connections
 from hypertrack_pipeline.hyperliquid.wire import BadMessage, parse_frame
 from hypertrack_pipeline.recorder.candles import CandleCompleter
@@ -48,7 +49,8 @@ class RecorderOptions:
     streams: tuple[str, ...]
     ws_url: str
     info_url: str
-    coins: list[str] | None = None  # None: every listed perp coin from meta
+    coins: list[str] | None = None  # None: every listed coin of ``markets``
+    markets: tuple[str, ...] = ("perp",)  # perp, spot, dex: which markets "every listed coin" covers
     flush_seconds: float = 10.0
     close_grace_seconds: float = 120.0
     rpc_http: str | None = None
@@ -87,6 +89,7 @@ class Recorder:
         self.connections: list[WsConnection] = []
         self.evm = None
         self.coins: list[str] = []
+        self.left_out: list[str] = []  # listed coins not recorded, to stay within the subscription limit
         self._conn_last_ms: dict[int, int] = {}
         self._conn_gapped: dict[int, int] = {}  # connection → gap start (exchange ms)
         self._conn_unknown: dict[int, tuple[str, int]] = {}  # connection → (first cause, failures)
@@ -196,24 +199,53 @@ class Recorder:
             return coins
         if not self.ws_streams:
             return []
-        coins = self.info.perp_coins()
+        markets = self.opts.markets
+        coins = list_coins(self.info, markets)
         if not coins:
-            raise UserError(f"info endpoint {mask_url(self.opts.info_url)} listed no perp coins")
+            raise UserError(f"info endpoint {mask_url(self.opts.info_url)} listed no {'/'.join(markets)} coins")
+        streams = len(self.ws_streams)
+        if len(coins) * streams > MAX_SUBSCRIPTIONS:
+            try:
+                volumes = coin_volumes(self.info, coins)
+            except UserError as exc:
+                log.warning("no volumes to rank coins by (%s): keeping the first ones listed", exc)
+                volumes = {}
+            selection = fit_subscriptions(coins, streams, volumes)
+            print(f"[record] {selection.line()}", file=self.out, flush=True)
+            self.left_out = selection.left_out
+            coins = selection.kept
         return coins
+
+    def _listed(self, kind: str, dex: str = "") -> list[str] | None:
+        """The coins Info lists for a market kind (and dex), or None when it cannot say."""
+        try:
+            return self.info.spot_pairs() if kind == "spot" else self.info.perp_coins(dex)
+        except UserError as exc:
+            log.warning("could not check --coins against %s: %s", "spotMeta" if kind == "spot" else "meta", exc)
+            return None
 
     def _check_coins(self, coins: list[str]) -> None:
         """Reject ``--coins`` that the exchange does not list (a typo would record nothing, silently).
 
-        Spot names (``@107``, ``PURR/USDC``) are not in the perp ``meta`` and pass unchecked; when
-        ``meta`` cannot be fetched the coins are taken as given.
+        Perps are checked against ``meta``, spot pairs (``@107``, ``PURR/USDC``) against ``spotMeta``,
+        dex perps (``xyz:NVDA``) against ``meta`` of their dex; a list that cannot be fetched is not
+        checked (the coins are taken as given).
         """
-        try:
-            listed = self.info.perp_coins()
-        except UserError as exc:
-            log.warning("could not check --coins against meta: %s", exc)
-            return
-        known = set(listed)
-        unknown = [c for c in coins if c not in known and not c.startswith("@") and "/" not in c]
+        listed: list[str] = []
+        unknown: list[str] = []
+        groups: dict[tuple[str, str], list[str]] = {}
+        for c in coins:
+            kind = market_kind(c)
+            groups.setdefault((kind, c.split(":", 1)[0] if kind == "dex" else ""), []).append(c)
+        for (kind, dex), names in groups.items():
+            got = self._listed(kind, dex)
+            if got is None:
+                continue
+            listed += got
+            known = set(got)
+            unknown += [c for c in names if c not in known]
+        bad = set(unknown)
+        unknown = [c for c in coins if c in bad]  # in the order given
         if listed and unknown:
             shown = ", ".join(printable(c, 40) for c in unknown[:10]) + (" …" if len(unknown) > 10 else "")
             raise UserError(
@@ -347,7 +379,8 @@ class Recorder:
 
     def _write_report(self, started: datetime) -> Path:
         reconnects = sum(c.reconnects for c in self.connections)
-        extra = {"coins": f"{len(self.coins)}",
+        extra = {"coins": f"{len(self.coins)}" + (f" ({len(self.left_out)} left out: subscription limit)"
+                                                    if self.left_out else ""),
                  "repeated trades dropped (resubscribe snapshots, duplicate frames)": str(self.recent_trades.dropped)}
         if self.gap_filler is not None:
             extra["candles filled from candleSnapshot"] = str(self.gap_filler.filled)

@@ -17,7 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--ws-url", help="Hyperliquid WebSocket URL (default: mainnet, or HYPERTRACK_WS_URL)")
     p.add_argument("--info-url", help="Hyperliquid Info URL (default: https://api.hyperliquid.xyz/info, or HYPERTRACK_INFO_URL)")
     p.add_argument("--data-dir", help="data folder (default: HYPERTRACK_DATA_DIR or ./data)")
-    p.add_argument("--coins", help="comma-separated coins, e.g. BTC,ETH (default: every listed perp coin)")
+    p.add_argument("--coins", help="comma-separated coins as the exchange names them: perps BTC,kPEPE, spot pairs "
+                   "@107,PURR/USDC, builder-dex perps xyz:NVDA (default: every listed coin of --markets)")
+    p.add_argument("--markets", default="perp",
+                   help="which markets 'every listed coin' covers: a comma list of perp, spot, dex (or all); "
+                   "beyond Hyperliquid's 1000 subscriptions the highest-volume coins are kept (default %(default)s)")
     p.add_argument("--streams", help="comma-separated: trades,bbo,l2book,candles,evm (default: all, or "
                    "HYPERTRACK_STREAMS / RECORD_* flags)")
     p.add_argument("--flush-seconds", type=float, help="write buffered rows at least this often, in seconds "
@@ -54,6 +58,7 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
     """Settings (environment, .env) overridden by flags → RecorderOptions."""
     from hypertrack_pipeline.config import _url, load_settings, parse_streams
     from hypertrack_pipeline.errors import UserError
+    from hypertrack_pipeline.hyperliquid.markets import parse_markets
     from hypertrack_pipeline.hyperliquid.session import SessionOptions
     from hypertrack_pipeline.recorder.app import RecorderOptions
 
@@ -74,6 +79,7 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
         "close_grace_seconds": args.close_grace,
     }
     settings = load_settings(data_dir=args.data_dir, **overrides)
+    markets = parse_markets(getattr(args, "markets", None) or "perp")
     coins = None
     if args.coins:
         coins = [c.strip() for c in args.coins.split(",") if c.strip()]
@@ -85,6 +91,7 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
         ws_url=settings.ws_url,
         info_url=settings.info_url,
         coins=coins,
+        markets=markets,
         flush_seconds=settings.flush_seconds,
         close_grace_seconds=settings.close_grace_seconds,
         rpc_http=settings.evm_rpc_http,

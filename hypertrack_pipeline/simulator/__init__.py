@@ -1,5 +1,6 @@
-"""The market simulator: a seeded agent-based Hyperliquid-like market, its landing-zone writer,
-its ground truth and (in ``server``) a local WebSocket server speaking the exchange's protocol.
+"""The market simulator: a seeded agent-based Hyperliquid-like market (perps, spot pairs and builder-dex
+perps), its landing-zone and node-archive writers, its ground truth and (in ``server``) a local
+WebSocket server speaking the exchange's protocol.
 
 Names are loaded lazily so that importing a command module of this package stays cheap.
 """

@@ -16,9 +16,10 @@ L2_LEVELS = 20
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def price_decimals(mid: np.ndarray, sz_decimals: np.ndarray) -> np.ndarray:
-    """Decimals allowed at this price: 5 significant figures, at most 6 - szDecimals."""
-    return np.minimum(6 - sz_decimals, 4 - np.floor(np.log10(mid))).astype(np.int64)
+def price_decimals(mid: np.ndarray, sz_decimals: np.ndarray, max_decimals: np.ndarray | int = 6) -> np.ndarray:
+    """Decimals allowed at this price: 5 significant figures, at most ``max_decimals`` - szDecimals
+    (6 on perps, 8 on spot)."""
+    return np.minimum(max_decimals - sz_decimals, 4 - np.floor(np.log10(mid))).astype(np.int64)
 
 
 def _scale(dec: np.ndarray) -> np.ndarray:

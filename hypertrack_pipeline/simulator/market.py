@@ -185,6 +185,7 @@ class Market:
         C = len(self.coins)
         self.sz_dec = np.array([c.sz_decimals for c in self.coins], np.int64)
         self.lot_scale = 10.0**self.sz_dec
+        self.max_dec = np.array([c.max_px_decimals for c in self.coins], np.int64)
         self.start_px = np.array([c.start_px for c in self.coins])
         self.log_start = np.log(self.start_px)
         self.vol_factor = np.array([c.vol_factor for c in self.coins])
@@ -270,7 +271,7 @@ class Market:
         mid = np.exp(logp + cum)
 
         # quotes on the price grid
-        dec = price_decimals(mid, self.sz_dec[:, None])
+        dec = price_decimals(mid, self.sz_dec[:, None], self.max_dec[:, None])
         hs = self.half_spread[:, None] * np.where(high, 4.0, 1.0)
         k_bid = to_ticks(mid * (1 - hs), dec, "floor")
         k_ask = np.maximum(to_ticks(mid * (1 + hs), dec, "ceil"), k_bid + 1)
@@ -444,7 +445,7 @@ class Market:
             sel = np.flatnonzero(hours == hr)
             coin, t = coin_all[sel], sch.time[sel]
             mid = mid_all[sel]
-            dec = price_decimals(mid, self.sz_dec[coin])
+            dec = price_decimals(mid, self.sz_dec[coin], self.max_dec[coin])
             hs = self.half_spread[coin]
             k_bid = to_ticks(mid * (1 - hs), dec, "floor")
             k_ask = np.maximum(to_ticks(mid * (1 + hs), dec, "ceil"), k_bid + 1)

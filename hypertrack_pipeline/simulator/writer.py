@@ -4,6 +4,10 @@ Layout: ``DIR/raw/<stream>/date=…/hour=…/part-000000.parquet`` (one part per
 part when the hour had no rows, so every closed hour is readable) with a ``_SUCCESS`` marker each,
 and ``DIR/ground_truth/{wallets.parquet, pnl.parquet, manifest.json}``. Parquet bytes depend only
 on the configuration (no wall-clock values inside); the ``_SUCCESS`` markers carry the close time.
+
+With ``formats`` holding ``node-archive`` the same trades are also written as Hyperliquid's node
+archive (``DIR/node_fills_by_block/hourly/…``, see :mod:`.node_archive`) with
+``ground_truth/exchange_positions.parquet``; ``formats=("node-archive",)`` skips the landing zone.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from hypertrack_pipeline.simulator.truth import WALLETS_SCHEMA, write_ground_tru
 
 Progress = Callable[[int, int], None]  # (hours done, hours total)
 WRITER_THREADS = 4
+LANDING, NODE_ARCHIVE = "landing", "node-archive"
+FORMATS = (LANDING, NODE_ARCHIVE)
+_ARCHIVE_DIRS = ("node_fills_by_block", "node_fills", "node_trades")
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class SimSummary:
 
 def _prepare(out_dir: Path, force: bool) -> None:
     raw, truth = out_dir / "raw", out_dir / "ground_truth"
-    busy = [p for p in (raw, truth) if p.exists() and any(p.iterdir())]
+    busy = [p for p in (raw, truth, *(out_dir / d for d in _ARCHIVE_DIRS)) if p.exists() and any(p.iterdir())]
     if not busy:
         return
     if not force:
@@ -65,17 +72,27 @@ def _prepare(out_dir: Path, force: bool) -> None:
         shutil.rmtree(p)
 
 
-def simulate(out_dir: str | Path, config: SimConfig, progress: Progress | None = None, force: bool = False) -> SimSummary:
+def simulate(out_dir: str | Path, config: SimConfig, progress: Progress | None = None, force: bool = False,
+             formats: tuple[str, ...] = (LANDING,)) -> SimSummary:
     """Simulate ``config`` into ``out_dir`` (see module doc); returns counts and timing."""
     t0 = time.perf_counter()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
+    bad = [f for f in formats if f not in FORMATS] or ([] if formats else ["(none)"])
+    if bad:
+        raise UserError(f"--format: unknown {','.join(bad)}; one of {', '.join(FORMATS)} or both")
+    archive = NODE_ARCHIVE in formats
+    if archive and "trades" not in config.streams:
+        raise UserError("--format node-archive needs the trades stream")
     market = Market(config)
     _prepare(out, force)
     raw = out / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    streams = config.landed_streams()
+    landing = LANDING in formats
+    if landing:
+        raw.mkdir(parents=True, exist_ok=True)
+    streams = config.landed_streams() if landing else []
+    archived: list[pa.Table] = []
     rows = dict.fromkeys(streams, 0)
     files = 0
     trades = 0
@@ -91,13 +108,15 @@ def simulate(out_dir: str | Path, config: SimConfig, progress: Progress | None =
 
         def land(hour: Hour, tables: dict[str, pa.Table]) -> None:
             nonlocal files, trades
+            if archive:
+                archived.append(tables["trades"])
             batch = []
             for stream in streams:
                 table = tables.get(stream, STREAM_SCHEMAS[stream].empty_table())
                 batch.append(pool.submit(land_one, stream, hour, table))
                 rows[stream] += table.num_rows
                 files += 1
-            trades += tables["trades"].num_rows if "trades" in tables else 0
+            trades += tables["trades"].num_rows if landing and "trades" in tables else 0
             pending.append(batch)
             while len(pending) > 2:  # bounded memory: at most a few hours in flight
                 for f in pending.popleft():
@@ -131,11 +150,22 @@ def simulate(out_dir: str | Path, config: SimConfig, progress: Progress | None =
     ).sort_by("wallet")
     truth_dir = out / "ground_truth"
     write_ground_truth(truth_dir, wallets, pnl)
+    if archive:
+        from hypertrack_pipeline.simulator.node_archive import write_node_archive
+
+        summary = write_node_archive(out, archived, market.coins, market.pop, config.seed,
+                                     (config.start_ms, config.end_ms), truth_dir)
+        trades = trades or summary.fills // 2
+        files += summary.files + 1  # the hourly files and exchange_positions.parquet
     fills = int(pnl.column("fills").to_numpy().sum()) if pnl.num_rows else 0
     manifest = _manifest(config, market, rows, trades, fills, prehistory_hours)
     manifest["first_landed_hour"] = first_hour.key  # partitions must start here to see the HODLers' age
+    if archive:
+        manifest["formats"] = list(formats)
+        manifest["node_archive"] = {"files": summary.files, "blocks": summary.blocks, "fills": summary.fills,
+                                    "liquidation_trades": summary.liquidations}
     (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    (truth_dir / "README.txt").write_text(_README)
+    (truth_dir / "README.txt").write_text(_README + (_ARCHIVE_README if archive else ""))
     return SimSummary(
         out_dir=str(out), trades=trades, fills=fills, wallets=market.pop.n, hours=config.hours + prehistory_hours,
         files=files + 4, seconds=time.perf_counter() - t0, intensity=market.intensity, rows=rows,
@@ -199,4 +229,16 @@ reconstructing with floats so a flat position is exactly 0. The starting positio
 HODLers: their first trade lies in a sparse prehistory (prehistory_days before the start, at least 33 days
 before it) so that age_days > 30 even in a short run; those hours are landed like any other (trades, a
 quote per trade, candles; other streams empty). Set prehistory_days = 0 to keep everything in the window.
+"""
+
+_ARCHIVE_README = """
+Node archive (--format node-archive): node_fills_by_block/hourly/YYYYMMDD/H.lz4 beside raw/ (node_fills or
+node_trades for hours before 2025-07-27 09:00 / 2025-05-25 14:00 UTC), both fills of every landed trade.
+exchange_positions.parquet  per wallet and coin, the exchange's view of those fills: market (perp, spot, dex),
+                 start_position and start_entry_px (a spot deposit made before the window; 0 for perps),
+                 end_position, closed_pnl (sum of the fills' closedPnl), fees_usd (incl. builder fees; base-token
+                 fees at the fill price; USDH/USDT0 taken as 1 USD), builder_fees_usd, fills, notional,
+                 liquidation_fills and liquidation_notional (fills in which this wallet was liquidated).
+Unlike pnl.parquet, closedPnl starts from the deposit on spot (history starting mid-position), and a
+self-trade books both of its fills in order (buy, then sell).
 """

@@ -2,7 +2,8 @@
 
 One aiohttp app on one port: WebSocket at ``/`` and ``/ws`` (greeting, subscribe/unsubscribe
 acks, ping/pong, the idle close, the ``trades``/``bbo``/``l2Book``/``candle`` channels),
-``POST /info`` (``meta``, ``candleSnapshot``, ``l2Book``, ``allMids``) and ``POST /evm``
+``POST /info`` (``meta`` with an optional ``dex``, ``metaAndAssetCtxs``, ``spotMeta``,
+``spotMetaAndAssetCtxs``, ``perpDexs``, ``candleSnapshot``, ``l2Book``, ``allMids``) and ``POST /evm``
 (JSON-RPC over the simulated HyperEVM tables, enough for web3.py's HTTPProvider).
 
 A simulated clock maps wall time to market time with a speed factor (0 = as fast as possible);

@@ -53,6 +53,21 @@ class MarketState:
         out = [c for c in hist[lo:] if c["t"] <= end]
         return out[-5000:]
 
+    def day_volume(self, coin: str) -> tuple[float, float]:
+        """(notional, base) volume of the coin's candles over the 24 h up to its latest candle: the
+        ``dayNtlVlm`` / ``dayBaseVlm`` of the asset contexts (a client ranks coins by it)."""
+        hist = self.candles.get(coin, [])
+        if not hist:
+            return 0.0, 0.0
+        since = hist[-1]["t"] - 24 * 3_600_000
+        lo = bisect.bisect_right([c["t"] for c in hist], since)
+        base = notional = 0.0
+        for c in hist[lo:]:
+            v = float(c.get("v") or 0.0)
+            base += v
+            notional += v * float(c.get("c") or 0.0)
+        return notional, base
+
     def mids(self) -> dict[str, str]:
         """Mid price text per coin that has both a bid and an ask."""
         return {c: mid(b, a) for c, (b, a) in list(self.best.items()) if b and a}
