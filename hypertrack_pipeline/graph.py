@@ -12,7 +12,7 @@ from hypertrack_pipeline.datasets import RAW_TABLES
 from hypertrack_pipeline.ml import steps as ml_steps
 from hypertrack_pipeline.ml import targets, windows
 from hypertrack_pipeline.plan import Node
-from hypertrack_pipeline.warehouse import features, pnl, reconcile
+from hypertrack_pipeline.warehouse import features, pnl, reconcile, trader_views
 from hypertrack_pipeline.warehouse.schema import INTERNAL_TABLES
 
 # In dependency order (the plan sorts anyway): hourly analysis, the retrain chain, scoring, outputs.
@@ -27,6 +27,7 @@ STEPS: tuple[Step, ...] = (
     ml_steps.MODEL_STEP,
     ml_steps.SCORES_STEP,
     categories.STEP,
+    trader_views.STEP,
     publish.REPORT_STEP,
     publish.DASHBOARD_STEP,
     publish.SNAPSHOT_STEP,

@@ -34,14 +34,14 @@ POSITIONS_TABLE = Table("wallet_positions", "Per wallet and coin: average-cost p
     Column("coin", "VARCHAR NOT NULL", "market, e.g. BTC"),
     Column("position", "DOUBLE NOT NULL", "signed base units (+ long, - short); before the first fill: the "
            "exchange's startPosition when archived (seeded_position), else 0"),
-    Column("seeded_position", "DOUBLE NOT NULL", "the exchange's position before our first fill (0: started flat "
-           "or unknown); ≠ 0: history starts mid-position, cost basis taken at that fill's price"),
     Column("avg_cost", "DOUBLE NOT NULL", "average entry price of the open position, USD (0 when flat)"),
     Column("realized_pnl", "DOUBLE NOT NULL", "USD, no fees"),
     Column("unrealized_pnl", "DOUBLE NOT NULL", "position * (last_mid - avg_cost), USD"),
     Column("last_mid", "DOUBLE", "mark price: last BBO mid (fallback: last L2 mid, then last trade px)"),
     Column("fills", "BIGINT NOT NULL", "fills of the wallet in this coin (self-trades included)"),
     Column("notional", "DOUBLE NOT NULL", "USD traded (self-trades included)"),
+    Column("seeded_position", "DOUBLE NOT NULL", "the exchange's position before our first fill (0: started flat "
+           "or unknown); ≠ 0: history starts mid-position, cost basis taken at that fill's price"),
 ))
 
 PNL_TABLE = Table("wallet_pnl", "Per wallet PnL summary (SPEC §8).", (

@@ -5,7 +5,8 @@ the fill) and ``closedPnl`` (PnL the fill realized, before fees). Per ``(wallet,
 order (``time_ms``, then ``seq``: trade ids are not monotonic inside a block), we check:
 
 - **positions**: the position we reconstruct before each fill (the previous ``startPosition`` plus the
-  previous fill's signed size) equals the fill's ``startPosition``. A jump is a *break*. It is
+  previous fill's signed size, less a spot buy's fee when it is paid in the bought token) equals the
+  fill's ``startPosition``. A jump is a *break*. It is
   expected, and re-seeds the reconstruction, when the history has a hole (an hour without archive
   fills, or a ``gaps`` row of a missing archive file) or when the coin is spot (balances also move by
   deposits, withdrawals and transfers, which are not fills). Any other break is a **mismatch**.
@@ -30,12 +31,14 @@ import pyarrow as pa
 from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
 from hypertrack_pipeline.warehouse.avgcost import average_cost, segmented_cumsum
 from hypertrack_pipeline.warehouse.checks import markdown_table
+from hypertrack_pipeline.warehouse.pnl import STABLE_FEE_TOKENS
 from hypertrack_pipeline.warehouse.window import window_sql
 
 _HOUR_MS = 3_600_000
 POSITION_RTOL = 1e-9  # decimal strings parsed to float: far below any lot size
 PNL_RTOL = 1e-6
 PNL_ATOL_PER_FILL = 1e-6  # closedPnl is printed rounded (USDC has 6 decimals)
+_STABLES = ", ".join(f"'{t}'" for t in STABLE_FEE_TOKENS)
 
 
 def market_sql(coin: str = "coin") -> str:
@@ -84,11 +87,48 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, start_ms: int | None = 
     src = con.execute(f"""
         SELECT g.gid, g.market = 'spot' AS spot, f.time_ms, f.px,
                CASE f.side WHEN 'B' THEN f.sz ELSE -f.sz END AS qty, f.start_position,
-               coalesce(f.closed_pnl, 0) AS closed_pnl, f.closed_pnl IS NOT NULL AS has_pnl
+               coalesce(f.closed_pnl, 0) AS closed_pnl, f.closed_pnl IS NOT NULL AS has_pnl,
+               CASE WHEN g.market = 'spot' AND f.side = 'B' AND f.fee_token NOT IN ({_STABLES})
+                    THEN coalesce(f.fee, 0) ELSE 0 END AS base_fee
         FROM exchange_fills f JOIN _rec_groups g USING (wallet, coin)
         WHERE {win.replace('time_ms', 'f.time_ms')}
         ORDER BY g.gid, f.time_ms, f.seq, f.tid, f.side""").fetchnumpy()
     gid = np.asarray(src["gid"], np.int64)
+    n = len(gid)
+    rows = _compare(con, src, gid) if n else pa.table(
+        {"gid": gid, **{k: np.zeros(0, bool) for k in ("mismatch", "transfer", "gap", "checked")},
+         **{k: np.zeros(0) for k in ("err", "ours", "exch", "tol", "first_start")}})
+    con.register("_rec_rows", rows)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE pnl_reconciliation AS
+            WITH s AS (SELECT gid, count(*) AS fills, sum(first_start) AS first_start,
+                              count(*) FILTER (WHERE mismatch) AS mismatches,
+                              count(*) FILTER (WHERE transfer) AS transfers, count(*) FILTER (WHERE gap) AS gaps,
+                              max(err) AS max_err, count(*) FILTER (WHERE checked) AS checked,
+                              sum(ours) AS ours, sum(exch) AS exch, sum(abs(exch)) AS exch_abs, sum(tol) AS tol
+                       FROM _rec_rows GROUP BY gid)
+            SELECT g.wallet, g.coin, g.market, s.fills::BIGINT AS fills,
+                   s.first_start::DOUBLE AS first_start_position, s.first_start <> 0 AS seeded,
+                   s.mismatches::BIGINT AS position_mismatches, s.transfers::BIGINT AS transfers,
+                   s.gaps::BIGINT AS gap_resets, s.max_err::DOUBLE AS max_position_error,
+                   s.checked::BIGINT AS checked_fills, s.ours::DOUBLE AS realized_ours,
+                   s.exch::DOUBLE AS closed_pnl_exchange, (s.ours - s.exch)::DOUBLE AS pnl_difference,
+                   CASE WHEN s.mismatches > 0 THEN 'position_mismatch'
+                        WHEN abs(s.ours - s.exch) > {PNL_RTOL} * s.exch_abs + s.tol
+                             THEN 'pnl_mismatch'
+                        WHEN s.checked = 0 THEN 'cost_basis_unknown'
+                        ELSE 'verified' END AS status
+            FROM s JOIN _rec_groups g USING (gid) ORDER BY g.wallet, g.coin""")
+    finally:
+        con.unregister("_rec_rows")
+        con.execute("DROP TABLE IF EXISTS _rec_groups")
+    return reconciliation_summary(con)
+
+
+def _compare(con: duckdb.DuckDBPyConnection, src: dict, gid: np.ndarray) -> pa.Table:
+    """Per archive fill (sorted by group, then exchange order): mismatch/transfer/gap flags, and our realized
+    PnL against closedPnl where the cost basis is known."""
     n = len(gid)
     t = np.asarray(src["time_ms"], np.int64)
     qty = np.asarray(src["qty"], np.float64)
@@ -100,7 +140,8 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, start_ms: int | None = 
     # 1. breaks: the previous fill's start + size differs from this fill's start
     expected = np.empty(n)
     expected[0] = 0.0
-    expected[1:] = start[:-1] + qty[:-1]
+    expected[1:] = start[:-1] + qty[:-1] - np.asarray(src["base_fee"], np.float64)[:-1]  # a spot buy's fee in
+    # the bought token comes out of the balance
     err = np.abs(expected - start)
     brk = ~starts & (err > POSITION_RTOL * np.maximum(1.0, np.maximum(np.abs(start), np.abs(expected))))
     kind = _classify_breaks(con, np.flatnonzero(brk), t, np.asarray(src["spot"], bool))
@@ -148,39 +189,13 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, start_ms: int | None = 
     scale = np.divide(closed_qty, closed_qty[seg_first], out=np.zeros(n), where=inferred_seg)
     tol = PNL_ATOL_PER_FILL * (1.0 + 0.5 * scale)
 
-    rows = pa.table({
+    return pa.table({
         "gid": gid, "mismatch": mismatch, "transfer": _at(brk, kind == 1, n), "gap": _at(brk, kind == 2, n),
         "err": np.where(mismatch, err, 0.0), "checked": checked,
         "ours": np.where(checked, realized, 0.0), "exch": np.where(checked, closed, 0.0),
         "tol": np.where(checked, tol, 0.0),
         "first_start": np.where(starts, start, 0.0),
     })
-    con.register("_rec_rows", rows)
-    try:
-        con.execute(f"""
-            CREATE OR REPLACE TABLE pnl_reconciliation AS
-            WITH s AS (SELECT gid, count(*) AS fills, sum(first_start) AS first_start,
-                              count(*) FILTER (WHERE mismatch) AS mismatches,
-                              count(*) FILTER (WHERE transfer) AS transfers, count(*) FILTER (WHERE gap) AS gaps,
-                              max(err) AS max_err, count(*) FILTER (WHERE checked) AS checked,
-                              sum(ours) AS ours, sum(exch) AS exch, sum(abs(exch)) AS exch_abs, sum(tol) AS tol
-                       FROM _rec_rows GROUP BY gid)
-            SELECT g.wallet, g.coin, g.market, s.fills::BIGINT AS fills,
-                   s.first_start::DOUBLE AS first_start_position, s.first_start <> 0 AS seeded,
-                   s.mismatches::BIGINT AS position_mismatches, s.transfers::BIGINT AS transfers,
-                   s.gaps::BIGINT AS gap_resets, s.max_err::DOUBLE AS max_position_error,
-                   s.checked::BIGINT AS checked_fills, s.ours::DOUBLE AS realized_ours,
-                   s.exch::DOUBLE AS closed_pnl_exchange, (s.ours - s.exch)::DOUBLE AS pnl_difference,
-                   CASE WHEN s.mismatches > 0 THEN 'position_mismatch'
-                        WHEN abs(s.ours - s.exch) > {PNL_RTOL} * s.exch_abs + s.tol
-                             THEN 'pnl_mismatch'
-                        WHEN s.checked = 0 THEN 'cost_basis_unknown'
-                        ELSE 'verified' END AS status
-            FROM s JOIN _rec_groups g USING (gid) ORDER BY g.wallet, g.coin""")
-    finally:
-        con.unregister("_rec_rows")
-        con.execute("DROP TABLE IF EXISTS _rec_groups")
-    return reconciliation_summary(con)
 
 
 def _at(mask: np.ndarray, sub: np.ndarray, n: int) -> np.ndarray:
