@@ -7,9 +7,10 @@ peak RSS is its own:
 
 (a) the straightforward version: ``json.loads`` per line, a dict per fill, ``Table.from_pylist`` — on a
     sample (``--sample``) and extrapolated, as the table says;
-(b) the candidates from the same files: orjson per line into columnar lists, polars ``read_ndjson`` and
+(b) the candidates from the same files: orjson per line into columnar lists, polars ``read_ndjson``,
     ``pyarrow.json.read_json`` on the rewritten lines (whole hour in memory, and streamed from the LZ4
-    file in chunks: the chosen one) — on ``--candidate-fills``;
+    file in chunks: the chosen one) and polars' CSV reader over the compact layout (streamed) — on
+    ``--candidate-fills``;
 (c) the chosen parser end to end: every file parsed and landed (one part per stream-hour via
     ``write_part``, ``exchange_fills`` and the ``trades`` paired from it), in one process and in one
     process per core.
@@ -61,10 +62,10 @@ def _stage(name: str, paths: list[str], raw_dir: str) -> tuple[int, float, float
         for p in paths:
             with open(p, "rb") as fh:
                 n += fns[name](lz4.frame.decompress(fh.read())).num_rows
-    elif name == "pyarrow-stream":
+    elif name in ("pyarrow-stream", "csv-stream"):
         for p in paths:
             with open(p, "rb") as fh:
-                n += parse.parse_lz4(fh).num_rows
+                n += parse.parse_lz4(fh, csv=name == "csv-stream").num_rows
     elif name == "land-1":
         n = _land(paths, raw_dir, threads=2)
     elif name == "land-procs":
@@ -77,11 +78,12 @@ def _stage(name: str, paths: list[str], raw_dir: str) -> tuple[int, float, float
 def _land(paths: list[str], raw_dir: str, threads: int) -> int:
     from hypertrack_pipeline.archive import parse
     from hypertrack_pipeline.archive.land import land_file
+    from hypertrack_pipeline.archive.schema import with_file_order
     n = 0
     for p in paths:
         node_hour = datetime.strptime(f"{Path(p).parent.name} {Path(p).stem}", "%Y%m%d %H").replace(tzinfo=UTC)
         with open(p, "rb") as fh:
-            fills = parse.parse_lz4(fh, threads=threads)
+            fills = with_file_order(parse.parse_lz4(fh, threads=threads), int(node_hour.timestamp() * 1000))
         land_file(Path(raw_dir), fills, node_hour)
         n += fills.num_rows
     return n
@@ -147,6 +149,8 @@ def main() -> None:
             stage("(b) polars read_ndjson", "polars", cand, "polars: not a dependency")
         stage("(b) pyarrow read_json, whole hour", "pyarrow", cand)
         stage("(b) pyarrow read_json, streamed [chosen]", "pyarrow-stream", cand)
+        if not a.skip_polars:
+            stage("(b) polars CSV, compact layout, streamed", "csv-stream", cand, "polars: not a dependency")
         stage("(c) chosen → landing Parquet, 1 process", "land-1", paths, "", str(work / "raw1"))
         stage(f"(c) chosen → landing Parquet, {cores} processes", "land-procs", paths, "", str(work / "raw2"))
 

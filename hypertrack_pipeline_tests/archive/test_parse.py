@@ -14,7 +14,7 @@ import pytest
 
 from hypertrack_pipeline.archive import parse
 from hypertrack_pipeline.archive.land import land_file, split_by_hour
-from hypertrack_pipeline.archive.schema import EXCHANGE_FILLS, STREAM, trades_from_fills
+from hypertrack_pipeline.archive.schema import EXCHANGE_FILLS, STREAM, trades_from_fills, with_file_order
 from hypertrack_pipeline.archive.synth import _Gen, hour_lines
 from hypertrack_pipeline.datasets import TRADES
 from hypertrack_pipeline.landing import schemas
@@ -56,8 +56,9 @@ def fixture_bytes() -> bytes:
 
 @pytest.fixture
 def registry() -> None:
-    """exchange_fills is a landed stream of the dataset registry (write_part needs its schema)."""
-    assert schemas.STREAM_SCHEMAS[STREAM] == EXCHANGE_FILLS
+    """exchange_fills is a landed stream of the dataset registry (write_part needs its schema): the parsers'
+    schema plus the file order ``seq`` the backfill appends."""
+    assert schemas.STREAM_SCHEMAS[STREAM] == EXCHANGE_FILLS.append(pa.field("seq", pa.int64()))
 
 
 def test_fixture_parses_every_field(fixture_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,8 +107,8 @@ def test_fixture_trades_pair_buyer_seller_and_taker_side(fixture_bytes: bytes) -
 
 
 def test_fixture_lands_each_fill_in_its_own_hour(fixture_bytes: bytes, tmp_path: Path, registry: None) -> None:
-    fills = parse.parse_hour(fixture_bytes)
     file_hour = datetime(2026, 3, 15, 0, tzinfo=UTC)  # the node's clock: both blocks filed at 00h
+    fills = with_file_order(parse.parse_hour(fixture_bytes), int(file_hour.timestamp() * 1000))
     landed = land_file(tmp_path, fills, file_hour)
     before, at = Hour(datetime(2026, 3, 14, 23, tzinfo=UTC)), Hour(file_hour)
     assert landed.fills == {before: 18, at: 1344}
@@ -120,7 +121,9 @@ def test_fixture_lands_each_fill_in_its_own_hour(fixture_bytes: bytes, tmp_path:
         "trades/date=2026-03-15/hour=00/part-000000.parquet",
     ]
     back = pq.read_table(tmp_path / names[0])
-    assert back.schema == EXCHANGE_FILLS and back.num_rows == 18
+    assert back.schema == schemas.STREAM_SCHEMAS[STREAM] and back.num_rows == 18
+    trades_back = pq.read_table(tmp_path / names[3])
+    assert trades_back.num_rows == 23 and trades_back.schema == TRADES.landing  # written next to the fills part
 
 
 def test_node_fills_line_with_liquidation_and_builder() -> None:
