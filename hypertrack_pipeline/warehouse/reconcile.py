@@ -140,8 +140,8 @@ def _compare(con: duckdb.DuckDBPyConnection, src: dict, gid: np.ndarray) -> pa.T
     # 1. breaks: the previous fill's start + size differs from this fill's start
     expected = np.empty(n)
     expected[0] = 0.0
-    expected[1:] = start[:-1] + qty[:-1] - np.asarray(src["base_fee"], np.float64)[:-1]  # a spot buy's fee in
-    # the bought token comes out of the balance
+    base_fee = np.asarray(src["base_fee"], np.float64)  # a spot buy's fee in the bought token: off the balance
+    expected[1:] = start[:-1] + qty[:-1] - base_fee[:-1]
     err = np.abs(expected - start)
     brk = ~starts & (err > POSITION_RTOL * np.maximum(1.0, np.maximum(np.abs(start), np.abs(expected))))
     kind = _classify_breaks(con, np.flatnonzero(brk), t, np.asarray(src["spot"], bool))
@@ -166,13 +166,18 @@ def _compare(con: duckdb.DuckDBPyConnection, src: dict, gid: np.ndarray) -> pa.T
     is_infer[infer] = True
     seg |= is_infer
 
-    # 3. our engine over each segment, seeded with the exchange's start position
+    # 3. our engine over each segment, seeded with the exchange's start position (a row before the segment's
+    #    first fill); a spot buy's fee paid in the bought token leaves the balance without moving the entry
+    #    (a reducing row after the buy, whose own realized PnL is not a fill's and is not read).
     seeds = np.flatnonzero(seg & (start != 0))
-    real = np.arange(n) + np.searchsorted(seeds, np.arange(n), side="right")
-    group_starts = np.insert(seg, seeds, True)  # the seed row opens the segment …
-    group_starts[real[seeds]] = False  # … and its first real fill continues it
-    res = average_cost(group_starts, np.insert(qty, seeds, start[seeds]), np.insert(px, seeds, entry[seeds]))
-    realized = res.realized[real]
+    fee_rows = np.flatnonzero(base_fee != 0)
+    keys = np.concatenate([4 * np.arange(n) + 2, 4 * seeds + 1, 4 * fee_rows + 3])
+    order = np.argsort(keys, kind="stable")
+    row_starts = np.concatenate([seg & (start == 0), np.ones(len(seeds), bool), np.zeros(len(fee_rows), bool)])
+    row_qty = np.concatenate([qty, start[seeds], -base_fee[fee_rows]])
+    row_px = np.concatenate([px, entry[seeds], px[fee_rows]])
+    res = average_cost(row_starts[order], row_qty[order], row_px[order])
+    realized = res.realized[np.searchsorted(keys[order], 4 * np.arange(n) + 2)]
 
     # 4. fills whose cost basis is known: in a segment starting flat; after the position was flat before
     #    a fill (it opens at its price); after a fill closed or flipped a seeded position; after the

@@ -30,7 +30,11 @@ def _bucket_of(environ: dict) -> str:
 @contextmanager
 def s3_server() -> Iterator[S3Server]:
     from moto.server import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request would flood the test log
+            pass
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     state = S3Server(url="")
@@ -47,7 +51,7 @@ def s3_server() -> Iterator[S3Server]:
                 state.served.append(environ["PATH_INFO"])
         return moto_app(environ, start_response)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     state.url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="moto-s3", daemon=True)
     thread.start()

@@ -122,6 +122,14 @@ def test_holes_and_spot_transfers_reseed_instead_of_failing():
     assert rc.check_positions(b.con)[0]
 
 
+def test_a_spot_buys_fee_in_the_bought_token_leaves_the_balance_not_the_entry():
+    b = Book()
+    b.fill("@107", "B", 30, 10, T0 + 1, 0, 0, fee=0.01, fee_token="HYPE")  # receives 9.99 HYPE, entry 30
+    b.fill("@107", "A", 33, 9.99, T0 + 2, 9.99, 9.99 * 3)  # sells the whole balance: +3 a unit
+    r = b.rec("@107")
+    assert r["transfers"] == 0 and r["status"] == "verified" and r["realized_ours"] == approx(29.97)
+
+
 def test_wallet_pnl_is_seeded_and_nets_fees_builder_fees_and_liquidations():
     b = Book()
     b.fill("BTC", "A", 110, 3, T0 + 1, 5, 0, fee=1.5, builder_fee=0.2)  # long 5 before our history
