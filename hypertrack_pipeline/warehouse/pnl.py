@@ -110,11 +110,17 @@ def _fees_sql(win: str) -> str:
 
 
 def _seed_sql(win: str) -> str:
-    """(wallet, coin, time_ms, seed): the exchange's position before each (wallet, coin)'s first archived
-    trade fill in the window (exchange order). It seeds the history when that fill's millisecond is also
-    the first of our fills (nothing recorded before it)."""
-    return f"""SELECT wallet, coin, min(time_ms) AS time_ms, arg_min(start_position, (time_ms, seq, tid)) AS seed
-               FROM exchange_fills WHERE {win} AND tid <> 0 GROUP BY wallet, coin"""
+    """One seed row per (wallet, coin) whose history starts mid-position: the exchange's position before the
+    group's first archived trade fill in the window (exchange order), when that fill's millisecond is also
+    the first of the group's fills (nothing recorded before it), bought at that fill's price."""
+    return f"""
+        SELECT g.gid, e.time_ms - e.time_ms % {_HOUR_MS} AS hour_ms, e.seed AS qty, e.px, 0 AS ord,
+               e.time_ms, 0::BIGINT AS tid
+        FROM (SELECT wallet, coin, min(time_ms) AS time_ms, arg_min(start_position, (time_ms, seq, tid)) AS seed,
+                     arg_min(px, (time_ms, seq, tid)) AS px
+              FROM exchange_fills WHERE {win} AND tid <> 0 GROUP BY wallet, coin) e
+        JOIN _pnl_groups g USING (wallet, coin)
+        WHERE e.seed <> 0 AND e.time_ms = g.first_ms"""
 
 
 def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None, end_ms: int | None = None,
@@ -125,34 +131,24 @@ def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None
     win = window_sql(start_ms, end_ms)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _pnl_groups AS
-        SELECT row_number() OVER (ORDER BY coin, wallet) - 1 AS gid, coin, wallet, fills, notional
-        FROM (SELECT coin, wallet, count(*) AS fills, sum(notional) AS notional
+        SELECT row_number() OVER (ORDER BY coin, wallet) - 1 AS gid, coin, wallet, fills, notional, first_ms
+        FROM (SELECT coin, wallet, count(*) AS fills, sum(notional) AS notional, min(time_ms) AS first_ms
               FROM fills WHERE {win} GROUP BY coin, wallet)""")
     src = con.execute(f"""
-        SELECT g.gid, f.time_ms - f.time_ms % {_HOUR_MS} AS hour_ms, f.side_sign * f.sz AS qty, f.px,
-               coalesce(s.seed, 0) AS seed
+        SELECT gid, hour_ms, qty, px, ord, time_ms, tid FROM ({_seed_sql(win)})
+        UNION ALL
+        SELECT g.gid, f.time_ms - f.time_ms % {_HOUR_MS}, f.side_sign * f.sz, f.px, 1, f.time_ms, f.tid
         FROM fills f JOIN _pnl_groups g USING (coin, wallet)
-        LEFT JOIN ({_seed_sql(win)}) s ON s.wallet = f.wallet AND s.coin = f.coin AND s.time_ms = f.time_ms
         WHERE {win.replace('time_ms', 'f.time_ms')} AND f.wallet <> f.counterparty
-        ORDER BY g.gid, f.time_ms, f.tid""").fetchnumpy()
+        ORDER BY gid, ord, time_ms, tid""").fetchnumpy()
     gid = np.asarray(src["gid"], dtype=np.int64)
     hour_ms = np.asarray(src["hour_ms"], dtype=np.int64)
     px = np.asarray(src["px"], dtype=np.float64)
-    qty = np.asarray(src["qty"], dtype=np.float64)
+    is_seed = np.asarray(src["ord"], dtype=np.int64) == 0
     n = len(gid)
     starts = np.ones(n, dtype=bool)
     starts[1:] = gid[1:] != gid[:-1]
-    seed = np.where(starts, np.asarray(src["seed"], dtype=np.float64), 0.0)  # only a group's first fill
-    # A seeded history opens with its start position, bought at the first fill's price: one more row
-    # per seeded group, in the same hour, ahead of the group's first fill.
-    at = np.flatnonzero(seed != 0)
-    real = np.arange(n) + np.searchsorted(at, np.arange(n), side="right")
-    group_starts = np.insert(starts, at, True)
-    group_starts[real[at]] = False
-    gid, hour_ms, px = np.insert(gid, at, gid[at]), np.insert(hour_ms, at, hour_ms[at]), np.insert(px, at, px[at])
-    n = len(gid)
-    starts = group_starts
-    res = average_cost(starts, np.insert(qty, at, seed[at]), px)
+    res = average_cost(starts, np.asarray(src["qty"], dtype=np.float64), px)
     ends = np.ones(n, dtype=bool)  # last fill of each (group, hour)
     ends[:-1] = (gid[1:] != gid[:-1]) | (hour_ms[1:] != hour_ms[:-1])
     cum_realized = np.cumsum(res.realized)  # per group: subtract the group's starting offset below
@@ -165,7 +161,7 @@ def build_wallet_pnl(con: duckdb.DuckDBPyConnection, start_ms: int | None = None
     })
     group_ids = gid[starts]
     seed_by_group = np.zeros(len(group_ids))
-    seed_by_group[np.searchsorted(group_ids, gid[at + np.arange(len(at))])] = seed[at]
+    seed_by_group[np.searchsorted(group_ids, gid[is_seed])] = np.asarray(src["qty"], dtype=np.float64)[is_seed]
     per_group = pa.table({
         "gid": group_ids,
         "seed": seed_by_group,
