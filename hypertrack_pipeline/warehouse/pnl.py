@@ -69,8 +69,12 @@ PNL_TABLE = Table("wallet_pnl", "Per wallet PnL summary (SPEC §8).", (
 # Fee tokens valued 1:1 in USD; any other fee token is the fill's base token (spot buys), valued at px.
 STABLE_FEE_TOKENS: tuple[str, ...] = ("USDC", "USDT0", "USDT", "USDH", "USDE", "USDHL", "FEUSD", "USR")
 
+# Leaderboard periods that end at the newest hour (warehouse/trader_views.py): the curve holds their start points.
+LEADERBOARD_HOURS: tuple[int, ...] = (24, 24 * 7, 24 * 30)
+
 PNL_HOURLY_TABLE = Table("wallet_pnl_hourly", "Hourly PnL curve per wallet: one row per hour with a fill of the "
-                         "wallet, plus the window's last hour.", (
+                         "wallet, plus the window's last hour and the hours 24, 168 and 720 before it (where the "
+                         "wallet already traded: the leaderboards' start points).", (
     Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex"),
     Column("hour", "TIMESTAMP NOT NULL", "UTC hour start; values are as of the end of that hour"),
     Column("cum_realized_pnl", "DOUBLE NOT NULL", "USD"),
@@ -204,14 +208,18 @@ def _write_tables(con: duckdb.DuckDBPyConnection, prefix: str, win: str, end_ms:
         FROM _pnl_groups g LEFT JOIN last_state s USING (gid) LEFT JOIN last_mid m USING (coin)
         LEFT JOIN _pnl_per_group p USING (gid)
         ORDER BY g.wallet, g.coin""")
-    # Hourly curve: every (wallet, hour with a fill) plus the window's last hour, each coin's state
-    # carried forward (ASOF) and marked at that coin's last mid as of that hour.
+    # Hourly curve: every (wallet, hour with a fill) plus the window's last hour and the leaderboard
+    # boundaries before it (24 h, 7 d, 30 d), each coin's state carried forward (ASOF) and marked at that
+    # coin's last mid as of that hour.
+    last = last_hour
+    boundaries = ", ".join(f"({(last or 0) - h * _HOUR_MS})" for h in LEADERBOARD_HOURS)
     con.execute(f"""
         CREATE OR REPLACE TABLE {prefix}wallet_pnl_hourly AS
         WITH sg AS (SELECT s.*, g.wallet, g.coin FROM _pnl_states s JOIN _pnl_groups g USING (gid)),
              grid_hours AS (SELECT DISTINCT wallet, hour_ms FROM sg
-                            UNION SELECT DISTINCT wallet, {last_hour if last_hour is not None else 0}::BIGINT
-                            FROM sg),
+                            UNION SELECT DISTINCT wallet, {last if last is not None else 0}::BIGINT FROM sg
+                            UNION SELECT DISTINCT sg.wallet, b.h FROM sg, (VALUES {boundaries}) b(h)
+                            WHERE b.h >= sg.hour_ms),
              grid AS (SELECT h.wallet, h.hour_ms, c.gid, c.coin
                       FROM grid_hours h JOIN (SELECT DISTINCT wallet, gid, coin FROM sg) c USING (wallet)),
              carried AS (SELECT grid.wallet, grid.hour_ms, grid.coin, s.position, s.avg_cost, s.cum_realized

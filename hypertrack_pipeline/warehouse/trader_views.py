@@ -5,7 +5,9 @@ the largest HYPE shorts"; these tables answer the same from our own data, each r
 categories so our classification sits next to the ranking.
 
 Time windows are relative to the newest hour in the warehouse (not the wall clock), so a warehouse built
-from a backfill months ago still has a meaningful "24 h". Cohorts are the wallet's current ones (size
+from a backfill months ago still has a meaningful "24 h": "24h" is the last 24 hours up to the end of the
+newest hour, and its PnL is the change of the marked PnL curve over them (``wallet_pnl_hourly`` holds the
+start points, marked at that hour). Cohorts are the wallet's current ones (size
 ladder on peak position value, PnL ladder on net PnL; see ``wallet_categories``): "how are today's whales
 positioned, hour by hour". Positions before a wallet's first fill are the exchange's ``startPosition``
 where the node archives hold it (``wallet_positions.seeded_position``), else 0.
@@ -16,10 +18,11 @@ from __future__ import annotations
 import duckdb
 
 from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
-from hypertrack_pipeline.warehouse.pnl import STABLE_FEE_TOKENS, _marks_sql
+from hypertrack_pipeline.warehouse.pnl import LEADERBOARD_HOURS, STABLE_FEE_TOKENS, _marks_sql
 
 _HOUR_MS = 3_600_000
-WINDOWS: tuple[tuple[str, int | None], ...] = (("24h", 24), ("7d", 24 * 7), ("30d", 24 * 30), ("all", None))
+WINDOWS: tuple[tuple[str, int | None], ...] = (*((f"{h}h" if h < 48 else f"{h // 24}d", h) for h in LEADERBOARD_HOURS),
+                                               ("all", None))
 HOLDERS_PER_COIN = 100
 
 _WINDOWS_SQL = ", ".join(f"('{w}', {h if h is not None else 'NULL'}, {i})" for i, (w, h) in enumerate(WINDOWS))
@@ -47,13 +50,12 @@ LEADERBOARDS_VIEW = Table(
 WITH last AS (SELECT max(hour) AS h FROM wallet_pnl_hourly),
      win(period, hours, ord) AS (VALUES {_WINDOWS_SQL}),
      bounds AS (SELECT win.period, win.ord,
-                       CASE WHEN win.hours IS NULL THEN NULL
-                            ELSE last.h + INTERVAL 1 HOUR - to_hours(win.hours) END AS start_ts,
-                       last.h AS end_ts
+                       last.h - to_hours(win.hours) AS base_h,  -- the curve's value at this hour's end is the start
+                       last.h - to_hours(win.hours) + INTERVAL 1 HOUR AS start_ts
                 FROM win, last),
      endv AS (SELECT wallet, arg_max(cum_total_pnl, hour) AS v FROM wallet_pnl_hourly GROUP BY wallet),
      startv AS (SELECT b.period, p.wallet, arg_max(p.cum_total_pnl, p.hour) AS v
-                FROM bounds b JOIN wallet_pnl_hourly p ON b.start_ts IS NOT NULL AND p.hour < b.start_ts
+                FROM bounds b JOIN wallet_pnl_hourly p ON b.base_h IS NOT NULL AND p.hour <= b.base_h
                 GROUP BY b.period, p.wallet),
      vol AS (SELECT b.period, f.wallet, sum(f.notional) AS volume, count(*) AS fills
              FROM bounds b JOIN fills f ON b.start_ts IS NULL OR f.ts >= b.start_ts
@@ -151,7 +153,8 @@ def build_positioning(con: duckdb.DuckDBPyConnection) -> dict:
                           sum((h.position > 0)::INT - (h.before > 0)::INT) AS d_long_w,
                           sum((h.position < 0)::INT - (h.before < 0)::INT) AS d_short_w
                    FROM _pos_hours h JOIN cohorts c USING (wallet) GROUP BY ALL),
-             span AS (SELECT min(hour_ms) AS lo, max(hour_ms) AS hi FROM _pos_hours),
+             span AS (SELECT min(hour_ms) AS lo,
+                             greatest(max(hour_ms), (SELECT max(hour_ms) FROM _pos_marks)) AS hi FROM _pos_hours),
              grid AS (SELECT k.coin, k.cohort_kind, k.cohort, g.hour_ms
                       FROM (SELECT DISTINCT coin, cohort_kind, cohort FROM d) k,
                            span, range(span.lo, span.hi + 1, {_HOUR_MS}) g(hour_ms)),
