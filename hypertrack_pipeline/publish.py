@@ -48,9 +48,10 @@ REPORT_STEP = Step(
 )
 DASHBOARD_STEP = Step(
     name="wallet_dashboard", asset="wallet_dashboard", group="outputs", kinds=("html",), run=_dashboard,
-    description="data/reports/wallet_dashboard.html: one self-contained offline page.",
+    description="data/reports/wallet_dashboard.html: one self-contained offline page (wallets, leaderboards, "
+                "positioning by cohort, holders per coin).",
     reads=("wallet_categories", "wallet_scores", "wallet_pnl", "wallet_pnl_hourly", "wallet_positions",
-           "wallet_features", "wallet_model"),
+           "wallet_features", "wallet_model", "leaderboards", "coin_positioning", "coin_holders"),
 )
 SNAPSHOT_STEP = Step(
     name="warehouse_snapshot", asset="warehouse_snapshot", group="outputs", kinds=("duckdb",), run=_snapshot,

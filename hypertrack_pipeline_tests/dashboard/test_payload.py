@@ -113,6 +113,9 @@ def test_missing_tables_leave_sections_empty() -> None:
         "positions": False,
         "features": False,
         "fills": False,
+        "leaderboards": False,
+        "positioning": False,
+        "holders": False,
     }
     assert list(payload["detail"]["row"]) == [0, 1] and "feat" not in payload["detail"]
     # the JSON text never carries NaN (invalid JSON): missing values are null

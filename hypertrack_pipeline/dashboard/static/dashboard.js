@@ -395,7 +395,7 @@
         card.style.width = cardW.toFixed(1) + "px";
       }
     }
-    function schedule() { if (!pending) { pending = true; requestAnimationFrame(render); } }
+    function schedule() { if (!pending && vs.view === "wallets") { pending = true; requestAnimationFrame(render); } }
     window.addEventListener("scroll", schedule, { passive: true });
     window.addEventListener("resize", function () { measure(); lastRange = ""; schedule(); });
     return {
@@ -459,16 +459,53 @@
     return r;
   }
 
-  // ---------- deep links: #wallet=0x… ----------
+  // ---------- the URL fragment: #view=…&period=…&coin=…&wallet=0x… ----------
+  // The wallets view is the default (no view parameter), so #wallet=0x… alone still opens a wallet.
+  var VIEWS = ["wallets", "leaderboards", "positioning", "holders"];
+  var VIEW_PARAMS = { leaderboards: ["period", "metric"], positioning: ["coin", "kind", "range"], holders: ["coin"] };
+  var vs = { view: "wallets", period: null, metric: null, coin: null, kind: null, range: null };
+  function hashParams() {
+    var out = {}, h = (location.hash || "").replace(/^#/, "");
+    if (!h) return out;
+    h.split("&").forEach(function (part) {
+      var k = part.indexOf("=");
+      if (k <= 0) return;
+      var name = part.slice(0, k), val = part.slice(k + 1);
+      try { val = decodeURIComponent(val); } catch (e) { /* keep it as typed */ }
+      if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = val;
+    });
+    return out;
+  }
+  function stateHash(view, wallet) {
+    var parts = [];
+    if (view !== "wallets") {
+      parts.push("view=" + view);
+      (VIEW_PARAMS[view] || []).forEach(function (k) { if (vs[k] !== null) parts.push(k + "=" + encodeURIComponent(vs[k])); });
+    }
+    if (wallet !== null && wallet !== undefined) parts.push("wallet=" + encodeURIComponent(wallet));
+    return parts.join("&");
+  }
+  function go(hash, replace) {
+    // a new fragment: pushed (tabs) or replaced (a view's own controls), then applied
+    if ((location.hash || "").replace(/^#/, "") !== hash) {
+      var url = location.pathname + location.search + (hash ? "#" + hash : "");
+      try { history[replace ? "replaceState" : "pushState"](null, "", url); } catch (e) { location.hash = hash; return; }
+    }
+    onHash();
+  }
   function hashWallet() {
-    var m = /^#wallet=([^&]*)/.exec(location.hash || "");
-    if (!m) return null;
-    try { return decodeURIComponent(m[1]); } catch (e) { return m[1]; }
+    var p = hashParams();
+    return Object.prototype.hasOwnProperty.call(p, "wallet") ? p.wallet : null;
   }
   function clearHash() {
-    try { history.pushState(null, "", location.pathname + location.search); } catch (e) { location.hash = ""; }
+    var h = stateHash(vs.view, null);
+    try { history.pushState(null, "", location.pathname + location.search + (h ? "#" + h : "")); } catch (e) { location.hash = h; }
   }
   function onHash() {
+    var p = hashParams();
+    var view = VIEWS.indexOf(p.view) >= 0 ? p.view : p.view === undefined && p.wallet !== undefined ? vs.view : "wallets";
+    ["period", "metric", "coin", "kind", "range"].forEach(function (k) { if (p[k] !== undefined) vs[k] = p[k]; });
+    showView(view);
     var want = hashWallet();
     if (want === null) {
       if (modalWallet !== null) closeModal();
@@ -576,7 +613,7 @@
       if (h === null || h.toLowerCase() !== String(addr).toLowerCase()) {
         // the hashchange this fires finds the panel already open and does nothing
         modalWallet = addr;
-        location.hash = "wallet=" + encodeURIComponent(addr);
+        location.hash = stateHash(vs.view, addr);
       }
     }
     var body = el("div", "wallet-panel");
@@ -705,6 +742,490 @@
     return "Curves, positions, style and features are embedded for the " + (P.detail_limit | 0).toLocaleString("en-US") +
       " wallets with the largest notional only; this wallet is not among them.";
   }
+
+  // ---------- trader views: leaderboards, positioning, holders (tabs) ----------
+  // Each is drawn when its tab is shown (never during first render) and again only when its controls
+  // change. Wallet refs: w >= 0 is a dashboard wallet (cols.addr), w < 0 is xaddr[-1 - w].
+  var XADDR = P.xaddr || [];
+  var LB = P.leaderboards || null, PS = P.positioning || null, HD = P.holders || null;
+  var drawn = {};
+  var COHORT_COLORS = ["#60a5fa", "#34d399", "#fbbf24", "#f472b6", "#a78bfa", "#22d3ee", "#fb923c", "#f87171",
+    "#a3e635", "#e879f9", "#94a3b8", "#2dd4bf"];
+  var METRIC_NAMES = { pnl: "Net PnL", volume: "Volume", roi: "ROI" };
+  var PERIOD_NAMES = { "24h": "24 h", "7d": "7 days", "30d": "30 days", all: "All time" };
+  var KIND_NAMES = { size: "Size cohorts", pnl: "PnL cohorts" };
+  var SECTION = (P.sections || {});
+
+  function walletOf(ref) {
+    if (!isNum(ref)) return null;
+    if (ref >= 0) return ref < N ? String(ADDR[ref]) : null;
+    return -1 - ref < XADDR.length ? String(XADDR[-1 - ref]) : null;
+  }
+  function walletLink(addr) {
+    var a = el("a", "addr mono wallet-link", shortAddr(addr));
+    a.setAttribute("href", "#" + stateHash(vs.view, addr));
+    a.setAttribute("title", addr);
+    return a;
+  }
+  function walletRow(tr, addr) {
+    // the address is a link (keyboard: Tab + Enter); a click anywhere else on the row opens it too
+    tr.className = "clickable";
+    tr.setAttribute("data-wallet", addr);
+    tr.addEventListener("click", function (ev) {
+      if (ev.target && ev.target.closest && ev.target.closest("a")) return;
+      location.hash = stateHash(vs.view, addr);
+    });
+  }
+  function cell(tr, cls, text, value) {
+    var c = el("td", cls, text);
+    if (value !== undefined) c.setAttribute("data-v", isNum(value) ? String(value) : "");
+    tr.appendChild(c);
+    return c;
+  }
+  function headRow(tbl, names) {
+    var thead = el("thead"), tr = el("tr");
+    names.forEach(function (h) {
+      // a left-aligned (text) column is named with a trailing "<"
+      var left = h.charAt(h.length - 1) === "<", th = el("th", left ? "l" : null, left ? h.slice(0, -1) : h);
+      th.setAttribute("scope", "col");
+      tr.appendChild(th);
+    });
+    thead.appendChild(tr);
+    tbl.appendChild(thead);
+    var body = el("tbody");
+    tbl.appendChild(body);
+    return body;
+  }
+  function viewMessage(cls, title, text) {
+    var box = el("div", "view-message " + cls);
+    box.appendChild(el("h2", null, title));
+    box.appendChild(el("p", "muted", text));
+    return box;
+  }
+  function missingView(title, table) {
+    return viewMessage("view-missing", title + " are not in this dashboard",
+      "The warehouse it was built from has no " + table + " table (it predates the trader views). " +
+      "Run the pipeline again (hypertrack materialize) to add it and rebuild this dashboard.");
+  }
+  function viewHead(title, note) {
+    var head = el("div", "view-head");
+    head.appendChild(el("h2", null, title));
+    if (note) head.appendChild(el("p", "note", note));
+    return head;
+  }
+  function segmented(label, name, options, current, names, onPick) {
+    var g = el("div", "seg");
+    g.setAttribute("role", "group");
+    g.setAttribute("aria-label", label);
+    g.appendChild(el("span", "seg-label", label));
+    options.forEach(function (o) {
+      var on = o === current;
+      var b = el("button", "btn small seg-btn" + (on ? " active" : ""), names[o] || o);
+      b.type = "button";
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.setAttribute("data-value", o);
+      b.setAttribute("data-focus", name + ":" + o);
+      b.addEventListener("click", function () { if (!on) onPick(o); });
+      g.appendChild(b);
+    });
+    return g;
+  }
+  function coinSelect(id, coins, oi, current, onPick) {
+    var wrap = el("label", "coin-pick");
+    wrap.appendChild(el("span", "seg-label", "Coin"));
+    var sel = el("select");
+    sel.id = id;
+    sel.setAttribute("data-focus", id);
+    coins.forEach(function (c, k) {
+      var o = el("option", null, String(c) + (oi && isNum(oi[k]) ? " \u00b7 OI " + fmtUsd(oi[k]) : ""));
+      o.value = String(c);
+      sel.appendChild(o);
+    });
+    sel.value = String(current);
+    sel.addEventListener("change", function () { onPick(sel.value); });
+    wrap.appendChild(sel);
+    return wrap;
+  }
+  function pickCoin(coins) { return coins.indexOf(vs.coin) >= 0 ? vs.coin : coins[0]; }
+  function setAndGo(key, value) { vs[key] = value; go(stateHash(vs.view, null), true); }
+  function dictAt(dict, k) { return dict && k >= 0 && k < dict.length ? String(dict[k]) : null; }
+  function fmtShare(v) { return isNum(v) ? (v * 100).toFixed(v < 0.001 ? 3 : 1) + "%" : "\u2013"; }
+  function fmtRoi(v) { return isNum(v) ? (v > 0 ? "+" : "") + (v * 100).toFixed(1) + "%" : "\u2013"; }
+
+  function showView(view) {
+    var prev = vs.view;
+    vs.view = view;
+    VIEWS.forEach(function (v) {
+      var on = v === view, tab = $("tab-" + v);
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+      $("view-" + v).hidden = !on;
+    });
+    document.documentElement.setAttribute("data-view", view);
+    if (view === "wallets") {
+      if (prev !== "wallets") grid.reset();
+      return;
+    }
+    var key = JSON.stringify([vs.period, vs.metric, vs.coin, vs.kind, vs.range]);
+    if (drawn[view] === key) return;
+    var host = $("view-" + view);
+    var focused = document.activeElement && host.contains(document.activeElement)
+      ? document.activeElement.getAttribute("data-focus") : null;
+    host.replaceChildren(VIEW_RENDER[view]());
+    drawn[view] = key;
+    if (focused) {
+      var again = host.querySelector("[data-focus=\"" + (window.CSS && CSS.escape ? CSS.escape(focused) : focused) + "\"]");
+      if (again) again.focus();
+    }
+  }
+
+  function setupTabs() {
+    var tabs = VIEWS.map(function (v) { return $("tab-" + v); });
+    tabs.forEach(function (tab, k) {
+      tab.addEventListener("click", function () { go(stateHash(VIEWS[k], null), false); });
+      tab.addEventListener("keydown", function (ev) {
+        var to = ev.key === "ArrowRight" ? (k + 1) % tabs.length : ev.key === "ArrowLeft" ? (k + tabs.length - 1) % tabs.length
+          : ev.key === "Home" ? 0 : ev.key === "End" ? tabs.length - 1 : -1;
+        if (to < 0) return;
+        ev.preventDefault();
+        tabs[to].focus();
+        go(stateHash(VIEWS[to], null), false);
+      });
+    });
+  }
+
+  // Leaderboards: top `limit` per window by net PnL, volume or (when the warehouse has it) ROI.
+  function renderLeaderboards() {
+    if (!SECTION.leaderboards || !LB) return missingView("Leaderboards", "leaderboards");
+    var box = el("div", "trader-view leaderboards");
+    var periods = LB.periods || [], metrics = LB.metrics || ["pnl", "volume"], lc = LB.cols || {};
+    if (periods.indexOf(vs.period) < 0) vs.period = periods.length ? periods[0] : null;
+    if (metrics.indexOf(vs.metric) < 0) vs.metric = "pnl";
+    var limit = LB.limit | 0;
+    box.appendChild(viewHead("Leaderboards", "The top " + limit + " wallets of each window, by net PnL (after fees), " +
+      "volume" + (metrics.indexOf("roi") >= 0 ? " or ROI" : "") + ". Windows end at the newest hour in the warehouse."));
+    var bar = el("div", "view-controls");
+    bar.appendChild(segmented("Window", "period", periods, vs.period, PERIOD_NAMES, function (p) { setAndGo("period", p); }));
+    bar.appendChild(segmented("Rank by", "metric", metrics, vs.metric, METRIC_NAMES, function (m) { setAndGo("metric", m); }));
+    box.appendChild(bar);
+    if (!periods.length || !(LB.rows > 0)) {
+      box.appendChild(viewMessage("view-empty", "No leaderboard yet", "The leaderboards table is empty: no wallet has PnL or fills yet."));
+      return box;
+    }
+    var pi = periods.indexOf(vs.period);
+    var rankCol = vs.metric === "volume" ? lc.vr : vs.metric === "roi" ? lc.rr : lc.pr;
+    var rows = [];
+    for (var r = 0; r < (lc.p || []).length; r++) {
+      var rk = rankCol ? rankCol[r] : 0;
+      if (lc.p[r] === pi && rk >= 1 && rk <= limit) rows.push(r);
+    }
+    rows.sort(function (a, b) { return rankCol[a] - rankCol[b]; });
+    if (!rows.length) {
+      box.appendChild(viewMessage("view-empty", "Nobody in this window", vs.metric === "roi"
+        ? "No wallet of the " + (PERIOD_NAMES[vs.period] || vs.period) + " window has an ROI (it needs the wallet's account equity)."
+        : "No wallet traded or changed its PnL in the " + (PERIOD_NAMES[vs.period] || vs.period) + " window."));
+      return box;
+    }
+    var hasRoi = !!lc.roi, hasFills = !!lc.fills;
+    var cols = ["#", "Address<", "Net PnL", "Volume"];
+    if (hasFills) cols.push("Fills");
+    if (hasRoi) cols.push("ROI");
+    cols.push("Category<", "Size cohort<");
+    var tbl = el("table", "data trader-table lb-table");
+    tbl.setAttribute("data-period", vs.period);
+    tbl.setAttribute("data-metric", vs.metric);
+    var body = headRow(tbl, cols);
+    var D2 = LB.dicts || { cat: [], size: [] };
+    rows.forEach(function (r) {
+      var addr = walletOf(lc.w[r]);
+      var tr = el("tr");
+      cell(tr, "rank", String(rankCol[r]));
+      var a = cell(tr, "who");
+      if (addr !== null) { a.appendChild(walletLink(addr)); walletRow(tr, addr); } else a.textContent = "\u2013";
+      var npnl = lc.npnl[r];
+      var pc = cell(tr, "npnl " + signClass(npnl), fmtSigned(npnl), npnl);
+      if (lc.pnl && lc.fees) pc.title = "PnL " + fmtSigned(lc.pnl[r]) + " \u2212 fees " + fmtUsd(lc.fees[r]);
+      cell(tr, "vol", fmtUsd(lc.vol[r]), lc.vol[r]);
+      if (hasFills) cell(tr, "fills", isNum(lc.fills[r]) ? lc.fills[r].toLocaleString("en-US") : "\u2013", lc.fills[r]);
+      if (hasRoi) cell(tr, "roi " + signClass(lc.roi[r]), fmtRoi(lc.roi[r]), lc.roi[r]);
+      var cc = cell(tr, "cats");
+      var prim = dictAt(D2.cat, lc.prim ? lc.prim[r] : -1);
+      var names = ((lc.cats && lc.cats[r]) || []).map(function (k) { return dictAt(D2.cat, k); }).filter(function (x) { return x !== null; });
+      if (prim === null && names.length) prim = names[0];
+      cc.appendChild(el("span", "prim", prim === null ? "\u2013" : prim));
+      var others = names.filter(function (x) { return x !== prim; });
+      if (others.length) {
+        var more = el("span", "more", " +" + others.length);
+        more.title = names.join(", ");
+        cc.appendChild(more);
+      }
+      cc.setAttribute("data-categories", JSON.stringify(names));
+      cell(tr, "cohort", dictAt(D2.size, lc.size ? lc.size[r] : -1) || "\u2013");
+      body.appendChild(tr);
+    });
+    var wrap = el("div", "table-wide");
+    wrap.appendChild(tbl);
+    box.appendChild(wrap);
+    return box;
+  }
+
+  // Positioning: long vs short notional per cohort over time for one coin (stacked bars, longs above
+  // zero, shorts below), and the latest hour as a table.
+  function renderPositioning() {
+    if (!SECTION.positioning || !PS) return missingView("Positioning charts", "coin_positioning");
+    var box = el("div", "trader-view positioning");
+    var coins = PS.coins || [], kinds = PS.kinds || [];
+    box.appendChild(viewHead("Positioning by cohort", "Long and short notional of each cohort in a coin, hour by hour " +
+      "(positions as of the hour's end, at its last mid). Cohorts are the wallets' current ones."));
+    var ranges = PS.ranges || [];
+    if (!coins.length || !kinds.length || !ranges.length) {
+      box.appendChild(viewMessage("view-empty", "No positions yet", "The coin_positioning table is empty: no wallet holds a position yet."));
+      return box;
+    }
+    var coin = pickCoin(coins), ci = coins.indexOf(coin);
+    if (kinds.indexOf(vs.kind) < 0) vs.kind = kinds[0];
+    var ki = kinds.indexOf(vs.kind);
+    var rg = ranges[0];
+    ranges.forEach(function (x) { if (x.name === vs.range) rg = x; });
+    var rangeNames = {};
+    ranges.forEach(function (x) {
+      var span = x.points * x.step;
+      rangeNames[x.name] = x.name === "recent" ? "Last " + (span >= 48 ? Math.round(span / 24) + " days" : span + " h") + ", hourly"
+        : "All " + Math.round(span / 24) + " days, every " + x.step + " h";
+    });
+    var bar = el("div", "view-controls");
+    bar.appendChild(coinSelect("positioning-coin", coins, PS.oi, coin, function (c) { setAndGo("coin", c); }));
+    bar.appendChild(segmented("Cohorts", "kind", kinds, vs.kind, KIND_NAMES, function (k) { setAndGo("kind", k); }));
+    if (ranges.length > 1) {
+      bar.appendChild(segmented("Range", "range", ranges.map(function (x) { return x.name; }), rg.name, rangeNames,
+        function (v) { setAndGo("range", v); }));
+    }
+    if (PS.total_coins > coins.length) {
+      bar.appendChild(el("span", "note", "the " + coins.length + " coins with the largest open interest of " + PS.total_coins));
+    }
+    box.appendChild(bar);
+    var S = PS.series, series = [];
+    for (var s = 0; s < S.coin.length; s++) if (S.coin[s] === ci && S.kind[s] === ki) series.push(s);
+    var latest = [], L = PS.latest;
+    for (var r = 0; r < L.coin.length; r++) if (L.coin[r] === ci && L.kind[r] === ki) latest.push(r);
+    if (!series.length && !latest.length) {
+      box.appendChild(viewMessage("view-empty", "Nobody holds " + coin, "No " + (KIND_NAMES[vs.kind] || vs.kind).toLowerCase() +
+        " position in " + coin + " over these hours."));
+      return box;
+    }
+    // one color per cohort, by its place on the ladder among the cohorts of this kind (the same in every coin)
+    var used = [], ofKind = [];
+    series.forEach(function (x) { if (used.indexOf(S.cohort[x]) < 0) used.push(S.cohort[x]); });
+    latest.forEach(function (x) { if (used.indexOf(L.cohort[x]) < 0) used.push(L.cohort[x]); });
+    for (var q = 0; q < S.kind.length; q++) if (S.kind[q] === ki && ofKind.indexOf(S.cohort[q]) < 0) ofKind.push(S.cohort[q]);
+    for (var q2 = 0; q2 < L.kind.length; q2++) if (L.kind[q2] === ki && ofKind.indexOf(L.cohort[q2]) < 0) ofKind.push(L.cohort[q2]);
+    used.sort(function (a, b) { return a - b; });
+    ofKind.sort(function (a, b) { return a - b; });
+    var color = function (c) { return COHORT_COLORS[ofKind.indexOf(c) % COHORT_COLORS.length]; };
+    var chart = el("div", "chart pos-chart");
+    chart.appendChild(positioningChart(coin, rg, series, color));
+    box.appendChild(chart);
+    var legend = el("div", "legend");
+    used.slice().reverse().forEach(function (c) {
+      var item = el("span", "legend-item");
+      var sw = el("span", "swatch");
+      sw.style.background = color(c);
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(dictAt(PS.cohorts, c) || "?"));
+      legend.appendChild(item);
+    });
+    legend.appendChild(el("span", "note", "longs above zero, shorts below (lighter); the line is net (long \u2212 short)"));
+    box.appendChild(legend);
+    box.appendChild(el("p", "pos-readout note", "Hover the chart for an hour's values."));
+
+    var mark = PS.mark ? PS.mark[ci] : null;
+    var sec = el("section", "pos-latest");
+    sec.appendChild(el("h3", null, "Latest hour, " + fmtHour(PS.last) + (isNum(mark) ? " \u00b7 mark " + fmtNum(mark, 6) : "")));
+    var tbl = el("table", "data trader-table pos-table");
+    var body = headRow(tbl, ["Cohort", "Long", "Short", "Net", "Wallets long / short"]);
+    var tl = 0, ts = 0, twl = 0, tws = 0;
+    latest.sort(function (a, b) { return L.cohort[b] - L.cohort[a]; });
+    latest.forEach(function (x) {
+      var tr = el("tr");
+      tr.setAttribute("data-cohort", dictAt(PS.cohorts, L.cohort[x]) || "");
+      var name = cell(tr, "cohort");
+      var sw = el("span", "swatch");
+      sw.style.background = color(L.cohort[x]);
+      name.appendChild(sw);
+      name.appendChild(document.createTextNode(dictAt(PS.cohorts, L.cohort[x]) || "?"));
+      var net = L.long[x] - L.short[x];
+      cell(tr, "long", fmtUsd(L.long[x]), L.long[x]);
+      cell(tr, "short", fmtUsd(L.short[x]), L.short[x]);
+      cell(tr, "net " + signClass(net), fmtSigned(net), net);
+      cell(tr, "wallets", L.lw[x].toLocaleString("en-US") + " / " + L.sw[x].toLocaleString("en-US"));
+      tl += L.long[x]; ts += L.short[x]; twl += L.lw[x]; tws += L.sw[x];
+      body.appendChild(tr);
+    });
+    var tot = el("tr", "total");
+    cell(tot, "cohort", "All cohorts");
+    cell(tot, "long", fmtUsd(tl), tl);
+    cell(tot, "short", fmtUsd(ts), ts);
+    cell(tot, "net " + signClass(tl - ts), fmtSigned(tl - ts), tl - ts);
+    cell(tot, "wallets", twl.toLocaleString("en-US") + " / " + tws.toLocaleString("en-US"));
+    body.appendChild(tot);
+    sec.appendChild(tbl);
+    box.appendChild(sec);
+    return box;
+  }
+
+  function positioningChart(coin, rg, series, color) {
+    var W = 900, H = 320, Lm = 70, R = 12, T = 12, B = 28;
+    var n = rg.points | 0, S = PS.series, SL = rg.long, SS = rg.short;
+    var s = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", class: "positioning-chart",
+      "aria-label": "Long and short notional per cohort in " + coin + " over " + n + " points" });
+    s.setAttribute("data-points", String(n));
+    s.setAttribute("data-step", String(rg.step));
+    var up = new Float64Array(n), dn = new Float64Array(n);
+    series.forEach(function (x) { for (var j = 0; j < n; j++) { up[j] += SL[x][j] || 0; dn[j] += SS[x][j] || 0; } });
+    var vmax = 0, vmin = 0;
+    for (var j = 0; j < n; j++) { if (up[j] > vmax) vmax = up[j]; if (-dn[j] < vmin) vmin = -dn[j]; }
+    if (vmax === 0 && vmin === 0) { vmax = 1; vmin = -1; }
+    var slot = (W - Lm - R) / Math.max(1, n), bw = Math.max(1, slot * 0.82);
+    var x = function (k) { return Lm + k * slot + (slot - bw) / 2; };
+    var y = function (v) { return T + (vmax - v) / (vmax - vmin) * (H - T - B); };
+    var baseUp = new Float64Array(n), baseDn = new Float64Array(n);
+    var bars = svg("g", { class: "bars" });
+    // stack in ladder order from zero outwards
+    series.slice().sort(function (a, b) { return S.cohort[a] - S.cohort[b]; }).forEach(function (x2) {
+      var c = color(S.cohort[x2]);
+      for (var k = 0; k < n; k++) {
+        var lv = SL[x2][k] || 0, sv = SS[x2][k] || 0;
+        if (lv > 0) {
+          var rl = svg("rect", { x: x(k).toFixed(1), y: y(baseUp[k] + lv).toFixed(1), width: bw.toFixed(1),
+            height: Math.max(0.5, y(baseUp[k]) - y(baseUp[k] + lv)).toFixed(1) });
+          rl.style.fill = c;
+          bars.appendChild(rl);
+          baseUp[k] += lv;
+        }
+        if (sv > 0) {
+          var rs = svg("rect", { x: x(k).toFixed(1), y: y(-baseDn[k]).toFixed(1), width: bw.toFixed(1),
+            height: Math.max(0.5, y(-baseDn[k] - sv) - y(-baseDn[k])).toFixed(1), opacity: 0.5 });
+          rs.style.fill = c;
+          bars.appendChild(rs);
+          baseDn[k] += sv;
+        }
+      }
+    });
+    s.appendChild(bars);
+    s.appendChild(svg("line", { x1: Lm, x2: W - R, y1: y(0), y2: y(0), stroke: "#8b96ab", "stroke-width": 1 }));
+    var pts = [];
+    for (var k2 = 0; k2 < n; k2++) pts.push((x(k2) + bw / 2).toFixed(1) + "," + y(up[k2] - dn[k2]).toFixed(1));
+    if (n > 1) s.appendChild(svg("polyline", { points: pts.join(" "), fill: "none", stroke: "#e5e9f0", "stroke-width": 1.5, class: "net-line" }));
+    function label(xv, yv, text, anchor) {
+      var t = svg("text", { x: xv, y: yv, "font-size": 10, fill: "#8b96ab", "text-anchor": anchor || "start" });
+      t.textContent = text;
+      s.appendChild(t);
+    }
+    label(Lm - 6, y(vmax) + 4, fmtUsd(vmax), "end");
+    label(Lm - 6, y(0) + 4, "$0", "end");
+    if (vmin < 0) label(Lm - 6, y(vmin) + 4, fmtUsd(vmin), "end");
+    label(Lm + 4, T + 10, "\u25B2 long", "start");
+    label(Lm + 4, H - B - 4, "\u25BC short", "start");
+    var hourOf = function (k) { return rg.t0 + k * rg.step; };
+    label(Lm, H - 8, fmtHour(hourOf(0)), "start");
+    if (n > 1) label(W - R, H - 8, fmtHour(hourOf(n - 1)), "end");
+    // hover targets: one column per point, with a native tooltip and a readout under the chart
+    var hover = svg("g", { class: "hover" });
+    var guide = svg("rect", { x: 0, y: T, width: Math.max(1, slot), height: H - T - B, fill: "#ffffff", opacity: 0, "pointer-events": "none" });
+    s.appendChild(guide);
+    var ordered = series.slice().sort(function (a, b) { return S.cohort[b] - S.cohort[a]; });
+    function describe(k) {
+      var lines = [fmtHour(hourOf(k)) + " \u00b7 long " + fmtUsd(up[k]) + " \u00b7 short " + fmtUsd(dn[k]) + " \u00b7 net " + fmtSigned(up[k] - dn[k])];
+      ordered.forEach(function (x3) {
+        var lv = SL[x3][k] || 0, sv = SS[x3][k] || 0;
+        if (lv || sv) lines.push((dictAt(PS.cohorts, S.cohort[x3]) || "?") + ": long " + fmtUsd(lv) + ", short " + fmtUsd(sv));
+      });
+      return lines;
+    }
+    for (var k3 = 0; k3 < n; k3++) {
+      var col = svg("rect", { x: (Lm + k3 * slot).toFixed(1), y: T, width: Math.max(1, slot).toFixed(2), height: H - T - B, fill: "transparent", class: "col" });
+      col.setAttribute("data-hour", String(hourOf(k3)));
+      col.setAttribute("data-k", String(k3));
+      var title = svg("title", {});
+      title.textContent = describe(k3).join("\n");
+      col.appendChild(title);
+      hover.appendChild(col);
+    }
+    hover.addEventListener("mouseover", function (ev) {
+      var t = ev.target;
+      if (!t || !t.getAttribute || t.getAttribute("class") !== "col") return;
+      var k = Number(t.getAttribute("data-k"));
+      guide.setAttribute("x", t.getAttribute("x"));
+      guide.setAttribute("opacity", "0.08");
+      var out = s.parentNode && s.parentNode.parentNode ? s.parentNode.parentNode.querySelector(".pos-readout") : null;
+      if (out) out.textContent = describe(k).join(" \u00b7 ");
+    });
+    hover.addEventListener("mouseleave", function () { guide.setAttribute("opacity", "0"); });
+    s.appendChild(hover);
+    return s;
+  }
+
+  // Holders: the largest open positions in one coin.
+  function renderHolders() {
+    if (!SECTION.holders || !HD) return missingView("Holders", "coin_holders");
+    var box = el("div", "trader-view holders");
+    var coins = HD.coins || [], hc = HD.cols || {};
+    box.appendChild(viewHead("Who holds this coin", "The largest open positions in a coin, now: entry, unrealized PnL, " +
+      "share of the coin's open interest and the wallet's category."));
+    if (!coins.length) {
+      box.appendChild(viewMessage("view-empty", "No open positions", "The coin_holders table is empty: no wallet holds a position now."));
+      return box;
+    }
+    var coin = pickCoin(coins), ci = coins.indexOf(coin);
+    var bar = el("div", "view-controls");
+    bar.appendChild(coinSelect("holders-coin", coins, HD.oi, coin, function (c) { setAndGo("coin", c); }));
+    if (HD.total_coins > coins.length) {
+      bar.appendChild(el("span", "note", "the " + coins.length + " coins with the largest open interest of " + HD.total_coins));
+    }
+    box.appendChild(bar);
+    var rows = [];
+    for (var r = 0; r < hc.coin.length; r++) if (hc.coin[r] === ci) rows.push(r);
+    var lsum = 0, ssum = 0, ln = 0, sn = 0;
+    rows.forEach(function (x) { if (hc.side[x] === 1) { ssum += hc.notional[x] || 0; sn++; } else { lsum += hc.notional[x] || 0; ln++; } });
+    var oi = HD.oi ? HD.oi[ci] : NaN;
+    box.appendChild(el("p", "holders-summary", coin + ": open interest " + fmtUsd(oi) + " \u00b7 these " + rows.length +
+      " positions: " + ln + " long " + fmtUsd(lsum) + ", " + sn + " short " + fmtUsd(ssum)));
+    var hasLiq = !!hc.liq_px || !!hc.liq_dist;
+    var cols = ["#", "Address<", "Side<", "Size", "Notional", "Entry", "Mark", "Unrealized PnL", "Share of OI"];
+    if (hc.liq_px) cols.push("Liq. price");
+    if (hc.liq_dist) cols.push("Liq. distance");
+    cols.push("Category<", "Size cohort<");
+    var tbl = el("table", "data trader-table holders-table");
+    tbl.setAttribute("data-coin", coin);
+    var body = headRow(tbl, cols);
+    var D3 = HD.dicts || { cat: [], size: [] };
+    rows.forEach(function (x) {
+      var addr = walletOf(hc.w[x]);
+      var tr = el("tr");
+      cell(tr, "rank", String(hc.rank[x]));
+      var a = cell(tr, "who");
+      if (addr !== null) { a.appendChild(walletLink(addr)); walletRow(tr, addr); } else a.textContent = "\u2013";
+      var short = hc.side[x] === 1;
+      cell(tr, "side " + (short ? "neg" : "pos"), short ? "Short" : "Long");
+      cell(tr, "size", fmtNum(hc.size[x], 6), hc.size[x]);
+      cell(tr, "notional", fmtUsd(hc.notional[x]), hc.notional[x]);
+      cell(tr, "entry", fmtNum(hc.entry[x], 6), hc.entry[x]);
+      cell(tr, "mark", fmtNum(hc.mark[x], 6), hc.mark[x]);
+      cell(tr, "upnl " + signClass(hc.upnl[x]), fmtSigned(hc.upnl[x]), hc.upnl[x]);
+      cell(tr, "share", fmtShare(hc.share[x]), hc.share[x]);
+      if (hc.liq_px) cell(tr, "liq-px", fmtNum(hc.liq_px[x], 6), hc.liq_px[x]);
+      if (hc.liq_dist) cell(tr, "liq-dist", isNum(hc.liq_dist[x]) ? (hc.liq_dist[x] * 100).toFixed(1) + "%" : "\u2013", hc.liq_dist[x]);
+      cell(tr, "cats", dictAt(D3.cat, hc.prim ? hc.prim[x] : -1) || "\u2013");
+      cell(tr, "cohort", dictAt(D3.size, hc.size_c ? hc.size_c[x] : -1) || "\u2013");
+      body.appendChild(tr);
+    });
+    if (hasLiq) tbl.classList.add("with-liq");
+    var wrap = el("div", "table-wide");
+    wrap.appendChild(tbl);
+    box.appendChild(wrap);
+    return box;
+  }
+  var VIEW_RENDER = { leaderboards: renderLeaderboards, positioning: renderPositioning, holders: renderHolders };
 
   // ---------- CSV export of the current view ----------
   var CSV_COLS = [["risk", "risk_score"], ["prof", "profitability_score"], ["bot", "bot_probability"],
@@ -878,7 +1399,8 @@
     document.body.insertBefore(banner, document.body.firstChild);
     throw err;
   }
+  setupTabs();
+  if (location.hash) onHash(); // a deep link: that view, and that wallet once the grid is up
   window.__dashboard = { ready: performance.now(), wallets: N, liveCards: grid.liveCount };
   document.documentElement.setAttribute("data-ready", "1");
-  if (hashWallet() !== null) onHash(); // a deep link: open that wallet once the grid is up
 })();
