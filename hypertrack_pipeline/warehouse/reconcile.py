@@ -99,7 +99,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, start_ms: int | None = 
 
     # 1. breaks: the previous fill's start + size differs from this fill's start
     expected = np.empty(n)
-    expected[0] = 0.0
+    expected[:1] = 0.0  # no-op without exchange fills
     expected[1:] = start[:-1] + qty[:-1]
     err = np.abs(expected - start)
     brk = ~starts & (err > POSITION_RTOL * np.maximum(1.0, np.maximum(np.abs(start), np.abs(expected))))
