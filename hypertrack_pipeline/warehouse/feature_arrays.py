@@ -128,9 +128,9 @@ def markouts(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray,
     MARKOUT_HORIZONS_S, and ``r_end`` = (last mid of the coin in the window − px) / px (the seller's
     are the negatives). The mid at t + h is the last one at or before it.
 
-    No look-ahead: a horizon counts only when t + h is inside the window (before ``end_ms``, and not
-    after the coin's last mid when the window is open-ended), so features of [start, end) never read
-    a price from the period a target is measured on; such fills are masked (left out of the mean).
+    No look-ahead: a horizon counts only when t + h is inside the window (before ``end_ms``; not after
+    the coin's last mid when the window is open-ended), so features of [start, end) never read a
+    price from the period a target is measured on; such fills are masked (left out of the mean).
     """
     keys = (tr.cid << KEY_SHIFT) | tr.time_ms
     names = [f"r_{h}" for h in MARKOUT_HORIZONS_S] + ["r_end"]
@@ -142,7 +142,9 @@ def markouts(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray,
     last_row = np.searchsorted(mid_keys, (coin_ids + 1) << KEY_SHIFT) - 1
     has_mid = last_row >= first_row
     last_time = np.where(has_mid, mid_keys[np.maximum(last_row, 0)] & ((1 << KEY_SHIFT) - 1), -1)
-    limit = last_time if end_ms is None else np.minimum(last_time, int(end_ms) - 1)  # last usable instant
+    # the last instant a horizon may end at: the window's last ms (whether or not later mids exist, so
+    # the mere presence of data after the end cannot change a feature), or the coin's last mid when open
+    limit = last_time if end_ms is None else np.where(has_mid, int(end_ms) - 1, -1)
     end_row = np.searchsorted(mid_keys, (coin_ids << KEY_SHIFT) | np.maximum(limit, 0), side="right") - 1
     end_ok = has_mid & (limit >= 0) & (end_row >= first_row)
     end_mid = np.where(end_ok, mid_vals[np.maximum(end_row, 0)], np.nan)
