@@ -273,7 +273,8 @@ def test_wallet_panel_shows_curve_positions_features_categories(dash: Dash) -> N
     )
     # net, total, fees, realized, unrealized, notional, PnL/notional, win rate, drawdown (+ liquidations if any)
     liq = dash.con.execute("SELECT liquidations FROM wallet_pnl WHERE wallet = ?", [small]).fetchone()[0]
-    assert page.locator(".wallet-panel .figure").count() == 9 + (liq > 0)
+    # nine PnL figures, the skill figure (P(edge > 0), when wallet_features has it), liquidations if any
+    assert page.locator(".wallet-panel .figure").count() == 9 + 1 + (liq > 0)
     page.keyboard.press("Escape")
     dash.reset_controls()
 
