@@ -121,15 +121,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Simulate a market, run the plan on it in a temporary data directory, print the metrics as JSON
-    (progress goes to stderr, so stdout stays machine-readable)."""
+def _evaluate_seed(seed: int, args: argparse.Namespace, keep: str | None) -> dict:
+    """Simulate one seed into a (temporary) data directory, run the plan, return the summary."""
     import shutil
     import tempfile
     import time
     from pathlib import Path
-
-    import orjson
 
     from hypertrack_pipeline.config import load_settings
     from hypertrack_pipeline.defs.runner import materialize
@@ -138,19 +135,52 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from hypertrack_pipeline.simulator.commands import simulate_with_progress
 
     t0 = time.monotonic()
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hypertrack-eval-"))
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="hypertrack-eval-"))
     say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     try:
         settings = load_settings(work)
-        say(f"simulating seed {args.seed}: {args.wallets} wallets, {args.days} days → {work}")
-        sim = simulate_with_progress(settings.data_dir, SimConfig(seed=args.seed, wallets=args.wallets,
-                                                                  days=args.days), force=bool(args.keep))
+        say(f"simulating seed {seed}: {args.wallets} wallets, {args.days} days → {work}")
+        sim = simulate_with_progress(settings.data_dir, SimConfig(seed=seed, wallets=args.wallets, days=args.days),
+                                     force=bool(keep))
         materialize(settings, say=say)
-        result = summarize(settings, args.seed, args.wallets, args.days, sim.fills, time.monotonic() - t0)
+        return summarize(settings, seed, args.wallets, args.days, sim.fills, time.monotonic() - t0)
     finally:
-        if not args.keep:
+        if not keep:
             shutil.rmtree(work, ignore_errors=True)
-    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Simulate a market per seed, run the plan on it in a temporary data directory. One ``--seed``:
+    the metrics as JSON. ``--seeds``: a Markdown table (one row per seed, then the median) and the
+    budgets that hold; ``--json`` also writes every seed's metrics there. Progress goes to stderr."""
+    import orjson
+
+    from hypertrack_pipeline.evaluation import budget_verdicts, format_table, parse_seeds, table_row
+
+    if (args.seed is None) == (args.seeds is None):
+        raise UserError("give exactly one of --seed N or --seeds 1-10")
+    if args.seed is not None:
+        result = _evaluate_seed(args.seed, args, args.keep)
+        print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    seeds = parse_seeds(args.seeds)
+    results, rows = [], []
+    for seed in seeds:
+        keep = f"{args.keep}/seed{seed}" if args.keep else None
+        result = _evaluate_seed(seed, args, keep)
+        results.append(result)
+        rows.append(table_row(result))
+        print(format_table([rows[-1]]).splitlines()[2], file=sys.stderr)
+    print(f"hypertrack evaluate --seeds {args.seeds}: {args.wallets} wallets, {args.days} days per seed")
+    print(format_table(rows))
+    verdicts = budget_verdicts(rows)
+    for name, ok in verdicts.items():
+        print(f"{'holds' if ok else 'FAILS'}: {name}")
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).write_bytes(orjson.dumps({"seeds": results, "budgets": verdicts},
+                                                 option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     return 0
 
 
@@ -216,12 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="open wallet_dashboard.html instead of printing the report")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("evaluate", help="simulate a market, run the pipeline in a temp dir, print metrics (JSON)")
-    p.add_argument("--seed", type=int, required=True, help="simulator seed (required)")
+    p = sub.add_parser("evaluate", help="simulate markets, run the pipeline in a temp dir, print metrics "
+                                        "(JSON for --seed, a table over --seeds)")
+    p.add_argument("--seed", type=int, help="one simulator seed: print its metrics as JSON")
+    p.add_argument("--seeds", help="several seeds (1-10, or 1,3,5): a table per seed, the median and the budgets")
+    p.add_argument("--json", help="with --seeds: also write every seed's metrics to this JSON file")
     p.add_argument("--wallets", type=int, default=600, help="simulated wallets (default: %(default)s)")
     p.add_argument("--days", type=float, default=4, help="simulated days (default: %(default)s)")
     p.add_argument("--keep", help="keep the data directory at this path instead of a deleted temp folder "
-                                  "(default: temp folder)")
+                                  "(with --seeds: one seedN folder per seed; default: temp folder)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list model versions, or --compare V1 V2 on the same wallets")

@@ -1,6 +1,8 @@
-"""The 36 wallet features of SPEC §7, in model-input order (shared by SQL, model and rules)."""
+"""The wallet features in model-input order (shared by SQL, model and rules): the 36 of SPEC §7, then
+the skill features (mark-outs, realized edge, win rate, stability, skill confidence) that the SPEC
+does not have and the profitability head needs (issue 14: with the 36 alone it lost to the mean)."""
 
-FEATURE_NAMES: tuple[str, ...] = (
+SPEC_FEATURE_NAMES: tuple[str, ...] = (
     "tx_count",
     "erc20_count",
     "unique_tokens",
@@ -38,6 +40,23 @@ FEATURE_NAMES: tuple[str, ...] = (
     "max_candle_volume",
     "volume_std",
 )
+
+# Mark-out horizons (name suffix → seconds): mid that long after a fill vs the fill price, signed by side.
+MARKOUT_HORIZONS_S: dict[str, int] = {"1s": 1, "1m": 60, "15m": 900, "1h": 3600}
+# The horizon the win rate, the stability and the skill statistic use: long enough for an informed
+# trade's move to show, short enough that a day holds dozens of independent hours.
+SKILL_HORIZON = "15m"
+
+SKILL_FEATURE_NAMES: tuple[str, ...] = (
+    *(f"markout_{h}" for h in MARKOUT_HORIZONS_S),
+    "realized_edge",
+    "markout_win_rate",
+    "pnl_stability",
+    "skill_t",
+    "skill_confidence",
+)
+
+FEATURE_NAMES: tuple[str, ...] = SPEC_FEATURE_NAMES + SKILL_FEATURE_NAMES
 
 SCORE_NAMES: tuple[str, ...] = (
     "trading_style",
@@ -86,7 +105,17 @@ FEATURE_DOCS: dict[str, str] = {
     "avg_candle_volume": "mean candle volume, USD (v × c)",
     "max_candle_volume": "max of the same",
     "volume_std": "std of the same",
+    "markout_1s": "mean over fills of side × (mid 1 s after − px) / px (only fills whose horizon ends in the window)",
+    "markout_1m": "the same 1 min after",
+    "markout_15m": "the same 15 min after",
+    "markout_1h": "the same 1 h after",
+    "realized_edge": "Σ side × size × (last mid of the window − px) / Σ notional: PnL per notional from flat",
+    "markout_win_rate": "share of fills with a positive 15 min mark-out",
+    "pnl_stability": "(hours with positive 15 min mark-out PnL + 1) / (hours with one + 2)",
+    "skill_t": "t-statistic of the hourly mean 15 min mark-outs, shrunk toward 0 for few hours",
+    "skill_confidence": "Φ(skill_t): confidence that the wallet's edge is positive, [0, 1]",
 }
 
-assert len(FEATURE_NAMES) == 36
+assert len(SPEC_FEATURE_NAMES) == 36
+assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
 assert set(FEATURE_DOCS) == set(FEATURE_NAMES)

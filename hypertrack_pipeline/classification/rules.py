@@ -84,6 +84,7 @@ def classify_wallet(
     pos_ratio = float(features["positive_momentum_ratio"])
     avg_mom = float(features["avg_candle_momentum"])
     avg_candle_volume = float(features["avg_candle_volume"])
+    skill = float(features.get("skill_confidence", 0.0))
 
     s = float(scores.get("sophistication_score", 0.0))  # type: ignore[arg-type]
     p = float(scores.get("profitability_score", 0.0))  # type: ignore[arg-type]
@@ -175,9 +176,9 @@ def classify_wallet(
         out.append(("High Volume Trader", min(1.0, conf)))
 
     ml_tx = tx_count >= t.MIN_TX_ML
-    if p > t.PROFITABLE_P and ml_tx:
+    if p > t.PROFITABLE_P and skill >= t.PROFITABLE_SKILL and ml_tx:
         out.append(("Profitable Trader", min(1.0, 0.7 * p + 0.3 * s)))
-    elif p > t.POSSIBLY_PROFITABLE_P and ml_tx:
+    elif p > t.POSSIBLY_PROFITABLE_P and skill >= t.POSSIBLY_PROFITABLE_SKILL and ml_tx:
         out.append(("Possibly Profitable Trader", min(0.85, 0.6 * p + 0.2 * s)))
 
     if r > t.HIGH_RISK_R and ml_tx:

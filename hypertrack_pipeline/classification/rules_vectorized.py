@@ -31,6 +31,7 @@ FEATURES_USED = (
     "positive_momentum_ratio",
     "avg_candle_momentum",
     "avg_candle_volume",
+    "skill_confidence",
 )
 SCORE_COLUMNS = (
     "risk_score",
@@ -179,8 +180,10 @@ def classify_arrays(
             np.nan,
         )
         pair(
-            "Profitable Trader", (p > t.PROFITABLE_P) & ml_tx, np.minimum(1.0, 0.7 * p + 0.3 * s),
-            "Possibly Profitable Trader", (p > t.POSSIBLY_PROFITABLE_P) & ml_tx,
+            "Profitable Trader", (p > t.PROFITABLE_P) & (f["skill_confidence"] >= t.PROFITABLE_SKILL) & ml_tx,
+            np.minimum(1.0, 0.7 * p + 0.3 * s),
+            "Possibly Profitable Trader",
+            (p > t.POSSIBLY_PROFITABLE_P) & (f["skill_confidence"] >= t.POSSIBLY_PROFITABLE_SKILL) & ml_tx,
             np.minimum(0.85, 0.6 * p + 0.2 * s),
         )
         pair(

@@ -81,6 +81,12 @@ class Thresholds:
 
     PROFITABLE_P: float = 0.599
     POSSIBLY_PROFITABLE_P: float = 0.399
+    # Beyond SPEC §10: the profitable pair also needs statistical confidence that the wallet's edge
+    # is positive (feature skill_confidence, the posterior P(edge > 0) of its 15 min mark-outs), so
+    # one lucky window does not make a "Profitable Trader" (rule: skill_confidence ≥ this). 0 restores
+    # the SPEC rule; a caller that passes no skill_confidence gets 0 (no evidence of skill).
+    PROFITABLE_SKILL: float = 0.9
+    POSSIBLY_PROFITABLE_SKILL: float = 0.7
     HIGH_RISK_R: float = 0.599
     MODERATE_RISK_R: float = 0.399
     SOPHISTICATED_S: float = 0.599

@@ -15,7 +15,7 @@ Payload layout (format 1)::
     n, generated, detail_limit, max_curve_points, features (names), sections {name: bool},
     model {version, versions [[version, wallets]], info {...}},
     dicts {cat, size, pnl, kir}: the string dictionaries the index columns point into,
-    cols {addr, risk, prof, bot, soph, infl, tpnl, rpnl, upnl, notional, ppn, win, mdd,
+    cols {addr, risk, prof, bot, soph, infl, skill (P(edge > 0) from wallet_features), tpnl, rpnl, upnl, notional, ppn, win, mdd,
           cat [[dict index…]], conf [[confidence…]], prim, size, pnlc, kir (index or -1), wash (0/1)},
     detail {row [wallet index], style [[6]], feat [[36]],
             pos {off, coin, size, avg, rpnl, upnl}, curve {off, t0, t, v}}
@@ -377,6 +377,11 @@ def _fill_payload(
             expr = _num("s", col, 3, scores)
             if expr:
                 select.append(f"{expr} AS {key}")
+    feats = present["wallet_features"]
+    if feats is not None and "skill_confidence" in feats:
+        # the skill figure: posterior P(edge > 0) of the wallet's mark-outs (classification's skill gate)
+        joins.append(f"LEFT JOIN {_one_per_wallet('wallet_features')} sk ON sk.wallet = w.wallet")
+        select.append(f"{_num('sk', 'skill_confidence', 3, feats)} AS skill")
     if pnl is not None:
         joins.append(f"LEFT JOIN {_one_per_wallet('wallet_pnl')} p ON p.wallet = w.wallet")
         for key, (col, digits, _sig) in _PNL_COLS.items():
@@ -399,7 +404,7 @@ def _fill_payload(
     n = table.num_rows
     payload["n"] = n
     out_cols: dict[str, Any] = {"addr": table.column("wallet").to_pylist()}
-    for key in _SCORE_COLS:
+    for key in (*_SCORE_COLS, "skill"):
         if key in table.column_names:
             out_cols[key] = _float_col(table, key)
     for key, (_col, _digits, sig) in _PNL_COLS.items():

@@ -1,7 +1,7 @@
 """The multi-task wallet model of SPEC §9: one shared encoder, six small heads.
 
 The architecture is fixed by the spec (it mirrors the prototype) so checkpoints stay comparable:
-36 z-scored inputs → 256 → 256 → 128 (Linear, BatchNorm, ReLU; Dropout 0.3 after the first two
+z-scored inputs (the 36 SPEC features and the skill features) → 256 → 256 → 128 (Linear, BatchNorm, ReLU; Dropout 0.3 after the first two
 blocks) → heads on the 128-wide code.
 """
 
@@ -61,9 +61,11 @@ class WalletModel(nn.Module):
     """Shared encoder + six heads; ``forward`` returns a dict of head name → tensor.
 
     Output ranges are enforced by the final activations: style in [-1, 1] (tanh), risk,
-    profitability, bot and sophistication in [0, 1] (sigmoid), influence ≥ 0 (ReLU, in ‰ of
-    traded notional — the ``influence_scale`` buffer maps the head's unit-scale output to ‰ so
-    the layer itself trains on a well-conditioned range).
+    profitability, bot and sophistication in [0, 1] (sigmoid), influence ≥ 0 in ‰ of traded
+    notional as ``expm1(softplus(raw))``: the head learns log1p(‰) (the share spans four orders of
+    magnitude; a ReLU on the raw ‰ clamped most wallets to exactly 0 and lost their order), and
+    softplus keeps it strictly positive with a gradient everywhere. ``influence_scale`` multiplies the
+    result (1 for models trained since; kept so the state dict layout is unchanged).
     """
 
     def __init__(self, n_features: int = len(FEATURE_NAMES), dropout: float = 0.3) -> None:
@@ -81,8 +83,6 @@ class WalletModel(nn.Module):
         self.influence = _head(64, 1)
         self.sophistication = _head(64, 1)
         self.register_buffer("influence_scale", torch.ones(()))
-        # Start the influence ReLU in its active range: with a zero bias about half the wallets
-        # land at 0 from the first step, and a ReLU head that goes dead never recovers.
         nn.init.constant_(self.influence[-1].bias, 0.5)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -92,6 +92,6 @@ class WalletModel(nn.Module):
             "risk": torch.sigmoid(self.risk(code)).squeeze(-1),
             "profitability": torch.sigmoid(self.profitability(code)).squeeze(-1),
             "bot": torch.sigmoid(self.bot(code)).squeeze(-1),
-            "influence": torch.relu(self.influence(code)).squeeze(-1) * self.influence_scale,
+            "influence": torch.expm1(nn.functional.softplus(self.influence(code))).squeeze(-1) * self.influence_scale,
             "sophistication": torch.sigmoid(self.sophistication(code)).squeeze(-1),
         }

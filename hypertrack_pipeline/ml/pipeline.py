@@ -60,6 +60,43 @@ def _subset(arrays: Mapping[str, np.ndarray], rows: np.ndarray) -> dict[str, np.
     return {k: v[rows] for k, v in arrays.items()}
 
 
+def _has_next(data: pa.Table) -> bool:
+    return data.num_rows > 0 and str(data.column("profitability_window")[0]) == "next"
+
+
+def _walk_forward_labels(data: pa.Table) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per row: 'train' / 'val' / 'test' / 'unused', the fold, and the test fold.
+
+    Walk-forward ('next'): training and early stopping use the folds before the last, on the wallets
+    the hash split puts in train / val; the held-out test rows are the test-split wallets of the last
+    fold (never trained on, in any fold, and their target window lies after every training target).
+    Same-window fallback: the hash split alone. Tiny data: train on everything rather than refuse.
+    """
+    split = np.asarray(data.column("split").to_pylist(), dtype=object).astype(str)
+    fold = data.column("fold").to_numpy(zero_copy_only=False).astype(np.int64)
+    last = int(fold.max()) if len(fold) else 0
+    labels = split.copy()
+    if _has_next(data) and last > 0:
+        labels = np.where(fold < last, np.where(split == "test", "unused", split),
+                          np.where(split == "test", "test", "unused"))
+    if (labels == "train").sum() < 2:
+        labels = np.where(labels == "test", "test", "train")
+    return labels, fold, last
+
+
+def top_decile(pred: np.ndarray, next_pnl_per_notional: np.ndarray, next_total: np.ndarray) -> dict[str, float]:
+    """Mean next-window PnL per notional and total PnL (USD) of the wallets in the top predicted tenth
+    (at least one wallet): what following the score's best picks would have earned."""
+    n = len(pred)
+    if n == 0:
+        return {"top_decile_next_pnl_per_notional": float("nan"), "top_decile_next_total_pnl": float("nan"),
+                "top_decile_wallets": 0}
+    k = max(1, n // 10)
+    top = np.argsort(-np.asarray(pred, dtype=np.float64), kind="stable")[:k]
+    return {"top_decile_next_pnl_per_notional": float(np.mean(next_pnl_per_notional[top])),
+            "top_decile_next_total_pnl": float(np.mean(next_total[top])), "top_decile_wallets": int(k)}
+
+
 def train_from_warehouse(
     con: duckdb.DuckDBPyConnection, models_dir: Path | str, config: TrainConfig | None = None
 ) -> dict[str, Any]:
@@ -69,38 +106,48 @@ def train_from_warehouse(
     config = config or TrainConfig()
     if not _table_exists(con, TARGETS_TABLE):
         raise UserError(f"table {TARGETS_TABLE} does not exist yet (build {TARGETS_TABLE} first)")
-    data = con.sql(f"SELECT * FROM {TARGETS_TABLE} ORDER BY wallet").to_arrow_table()
+    data = con.sql(f"SELECT * FROM {TARGETS_TABLE} ORDER BY fold, wallet").to_arrow_table()
     if data.num_rows < 2:
         raise UserError(f"{TARGETS_TABLE} has {data.num_rows} wallets: too few to train a model")
     features = _columns(data, FEATURE_NAMES)
     targets = _head_targets(data)
-    splits = np.asarray(data.column("split").to_pylist())
-    if (splits == "train").sum() < 2:  # tiny data: train on everything rather than refuse
-        splits = np.where(splits == "test", "test", "train")
-    result = train_model(features, targets, config, splits)
+    labels, fold, last = _walk_forward_labels(data)
+    result = train_model(features, targets, config, labels)
 
-    held_out = np.flatnonzero(splits == "test")
+    held_out = np.flatnonzero(labels == "test")
     evaluated_on = "test"
     if not len(held_out):
-        held_out, evaluated_on = np.flatnonzero(splits == "val"), "val"
+        held_out, evaluated_on = np.flatnonzero(labels == "val"), "val"
     if not len(held_out):
-        held_out, evaluated_on = np.flatnonzero(splits == "train"), "train (no held-out wallets)"
-    x_eval = result.normalizer.transform(features[held_out])
-    pred = predict(result.model, x_eval)
-    head_metrics = head_errors_vs_baseline(pred, _subset(targets, held_out), result.train_means)
+        held_out, evaluated_on = np.flatnonzero(labels == "train"), "train (no held-out wallets)"
+    pred_all = predict(result.model, result.normalizer.transform(features))
+    # influence is judged as it is trained, on log1p(‰): in raw ‰ a single whale's error would decide it
+    log_pred, log_t = dict(pred_all), dict(targets)
+    log_pred["influence"], log_t["influence"] = np.log1p(pred_all["influence"]), np.log1p(targets["influence"])
+    means = {**result.train_means, "influence": float(np.mean(log_t["influence"][labels == "train"]))}
+    head_metrics = head_errors_vs_baseline(_subset(log_pred, held_out), _subset(log_t, held_out), means)
     next_pnl = data.column("next_pnl_per_notional").to_numpy(zero_copy_only=False).astype(np.float64)
     next_total = data.column("next_total_pnl").to_numpy(zero_copy_only=False).astype(np.float64)
+    # out of time: every wallet of the test fold (its target window was never trained on); in the
+    # same-window fallback there is no later window, so the held-out wallets are all there is
+    oot = np.flatnonzero(fold == last) if _has_next(data) else held_out
     window = read_window(con)
     metrics: dict[str, Any] = {
         "heads": head_metrics,
         "all_heads_beat_baseline": all(bool(m["beats_baseline"]) for m in head_metrics.values()),
-        "spearman_profitability_next_pnl": spearman(pred["profitability"], next_pnl[held_out]),
-        "spearman_profitability_next_total_pnl": spearman(pred["profitability"], next_total[held_out]),
+        "spearman_profitability_next_pnl": spearman(pred_all["profitability"][oot], next_pnl[oot]),
+        "spearman_profitability_next_total_pnl": spearman(pred_all["profitability"][oot], next_total[oot]),
+        "spearman_profitability_next_pnl_held_out_wallets": spearman(pred_all["profitability"][held_out],
+                                                                     next_pnl[held_out]),
+        "spearman_influence": spearman(pred_all["influence"][held_out], targets["influence"][held_out]),
+        **top_decile(pred_all["profitability"][oot], next_pnl[oot], next_total[oot]),
+        "walk_forward_wallets": int(len(oot)),
+        "test_fold": int(last),
         "profitability_window": str(window.get("profitability_window") or data.column("profitability_window")[0]),
         "evaluated_on": evaluated_on,
-        "wallets_train": int((splits == "train").sum()),
-        "wallets_val": int((splits == "val").sum()),
-        "wallets_test": int((splits == "test").sum()),
+        "wallets_train": int((labels == "train").sum()),
+        "wallets_val": int((labels == "val").sum()),
+        "wallets_test": int((labels == "test").sum()),
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,

@@ -219,7 +219,7 @@ def descriptive_targets(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 TARGETS_TABLE_DEF = Table(
     TARGETS_TABLE,
-    "One row per training wallet: the six heads' targets (SPEC §9) and the model's 36 inputs.",
+    "One row per training wallet and walk-forward fold: the six heads' targets (SPEC §9) and the model's inputs.",
     (
         Column("wallet", "VARCHAR", "address, lowercase hex"),
         *(Column(f"t_style_{j}", "DOUBLE", f"style target [-1, 1] from features 22–33: {d.replace('_', ' ')}")
@@ -232,10 +232,13 @@ TARGETS_TABLE_DEF = Table(
         Column("next_pnl_per_notional", "DOUBLE",
                "PnL / notional in the profitability window (the later one, or the same in the fallback)"),
         Column("next_total_pnl", "DOUBLE", "total PnL in the profitability window, USD"),
-        *(Column(name, "DOUBLE", "input feature from the feature window (early, or full in the fallback)")
+        *(Column(name, "DOUBLE", "input feature from the fold's feature window (or the full one in the fallback)")
           for name in FEATURE_NAMES),
         Column("profitability_window", "VARCHAR", "'next' (point-in-time) or 'same' (fallback)"),
-        Column("split", "VARCHAR", "train / val / test, fixed by a hash of the wallet (70 / 15 / 15 %)"),
+        Column("fold", "BIGINT", "walk-forward fold (wallet_training_window); the highest is the out-of-time test "
+                                 "fold, never trained on"),
+        Column("split", "VARCHAR", "train / val / test, fixed by a hash of the wallet (70 / 15 / 15 %): test "
+                                   "wallets are never trained on, in any fold"),
     ),
 )
 
@@ -244,11 +247,15 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return table_exists(con, name)
 
 
-def _features_with_pnl(con: duckdb.DuckDBPyConnection, features: str, pnl: str) -> dict[str, np.ndarray]:
+def _features_with_pnl(con: duckdb.DuckDBPyConnection, features: str, pnl: str,
+                       by_fold: bool = False) -> dict[str, np.ndarray]:
     feats = ", ".join(f'coalesce(f."{c}", 0)::DOUBLE AS "{c}"' for c in FEATURE_NAMES)
     pnl_cols = ", ".join(f'p."{c}"::DOUBLE AS "{c}"' for c in _PNL_COLS)
+    fold = "f.fold" if by_fold else "0::BIGINT"
+    using = "(fold, wallet)" if by_fold else "(wallet)"
     table = con.sql(
-        f"SELECT f.wallet, {feats}, {pnl_cols} FROM {features} f LEFT JOIN {pnl} p USING (wallet) ORDER BY f.wallet"
+        f"SELECT f.wallet, {fold} AS fold, {feats}, {pnl_cols} FROM {features} f LEFT JOIN {pnl} p USING {using} "
+        f"ORDER BY {fold}, f.wallet"
     ).to_arrow_table()
     out = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
     for c in _PNL_COLS:
@@ -271,7 +278,7 @@ def build_training_targets(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     desc = descriptive_targets(full)
     mode = str(window.get("profitability_window") or "same")
     if mode == "next":
-        early = _features_with_pnl(con, EARLY_FEATURES_TABLE, LATE_PNL_TABLE)
+        early = _features_with_pnl(con, EARLY_FEATURES_TABLE, LATE_PNL_TABLE, by_fold=True)
         in_both = early["notional"] > 0
         rows = {k: v[in_both] for k, v in early.items()}
         pos = np.searchsorted(full["wallet"], rows["wallet"])  # full is sorted by wallet
@@ -282,7 +289,10 @@ def build_training_targets(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     else:
         rows = full
         pos = np.arange(len(full["wallet"]))
-    t_profit = profitability_target(rows["pnl_per_notional"], rows["notional"])
+    t_profit = np.zeros(len(pos))
+    for fold in np.unique(rows["fold"]):  # ranks compare wallets of the same window
+        sel = rows["fold"] == fold
+        t_profit[sel] = profitability_target(rows["pnl_per_notional"][sel], rows["notional"][sel])
     columns: dict[str, Any] = {"wallet": pa.array(rows["wallet"], type=pa.string())}
     for j in range(len(STYLE_DIMS)):
         columns[f"t_style_{j}"] = desc["style"][pos, j]
@@ -296,17 +306,19 @@ def build_training_targets(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     for c in FEATURE_NAMES:
         columns[c] = np.asarray(rows[c], dtype=np.float64)
     columns["profitability_window"] = pa.array([mode] * len(pos), type=pa.string())
+    columns["fold"] = np.asarray(rows["fold"], dtype=np.int64)
     con.register("_ht_targets_stage", pa.table(columns))
     try:
         con.execute(
             f"""CREATE OR REPLACE TABLE {TARGETS_TABLE} AS
             SELECT *, CASE WHEN md5_number(wallet) % 100 < 70 THEN 'train'
                            WHEN md5_number(wallet) % 100 < 85 THEN 'val' ELSE 'test' END AS split
-            FROM _ht_targets_stage ORDER BY wallet"""
+            FROM _ht_targets_stage ORDER BY fold, wallet"""
         )
     finally:
         con.unregister("_ht_targets_stage")
-    meta: dict[str, Any] = {k: v for k, v in window.items() if v is not None and k != "rows"}
+    meta: dict[str, Any] = {k: (", ".join(map(str, v)) if isinstance(v, list) else v)
+                            for k, v in window.items() if v is not None and k != "rows"}
     meta["rows"] = int(len(pos))
     counts = con.sql(f"SELECT split, count(*) FROM {TARGETS_TABLE} GROUP BY split").fetchall()
     meta.update({f"{name}_wallets": int(n) for name, n in counts})

@@ -140,12 +140,13 @@ def stack_targets(targets: Mapping[str, np.ndarray], n: int) -> dict[str, np.nda
 def head_losses(
     pred: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor], influence_scale: float
 ) -> dict[str, torch.Tensor]:
-    """MSE per head; influence is compared in units of its scale (‰ values can be large)."""
+    """MSE per head; influence is compared as log1p(‰ / scale): the share is heavily skewed (a few
+    whales hold most of it), and an error in order of magnitude is what matters."""
     out = {}
     for head in HEADS:
         p, t = pred[head], target[head]
         if head == "influence":
-            p, t = p / influence_scale, t / influence_scale
+            p, t = torch.log1p(p / influence_scale), torch.log1p(torch.clamp(t, min=0.0) / influence_scale)
         out[head] = torch.mean((p - t) ** 2)
     return out
 
@@ -159,7 +160,7 @@ def diversity_penalty(
     for head in HEADS:
         p, t = pred[head], target[head]
         if head == "influence":
-            p, t = p / influence_scale, t / influence_scale
+            p, t = torch.log1p(p / influence_scale), torch.log1p(torch.clamp(t, min=0.0) / influence_scale)
         total = total + torch.relu(t.std(dim=0) - p.std(dim=0)).mean()
     return total
 
@@ -236,8 +237,7 @@ def train_model(
         val_idx = train_idx
     normalizer = Normalizer.fit(features[train_idx])
     x_all = normalizer.transform(features)
-    infl_std = float(np.std(ys["influence"][train_idx]))
-    influence_scale = infl_std if infl_std > 1e-9 else 1.0
+    influence_scale = 1.0  # the influence head learns log1p(‰) directly (model.WalletModel)
 
     model = WalletModel(n_features=features.shape[1], dropout=config.dropout)
     model.influence_scale.fill_(influence_scale)

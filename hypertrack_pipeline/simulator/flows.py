@@ -9,11 +9,12 @@ the SPEC §7 features separate the archetypes:
 - volatility_trader: trades almost only in high-volatility regimes, riding each episode in one
   direction for a few fills before turning (sticky sides, so not an arbitrageur's flips), and
   flattening after its last fill of the hour.
-- informed: sees the next 15-minute return plus noise, opens in that direction (bigger on a
-  stronger signal), closes 15 min later.
+- informed: sees the next 15-minute return plus noise (its own noise level, agents.draw_skill),
+  opens in that direction (bigger on a stronger signal), closes 15 min later.
 - arbitrageur: every coin, quick round trips (buy then sell or the reverse) a few seconds apart.
 - wash_trader: self-trades (buyer == seller) or buy/sell-back cycles with a partner at one price.
-- retail: human hours of a home time zone, lognormal sizes, mostly closes what it opened, pays the spread.
+- retail: human hours of a home time zone, lognormal sizes, mostly closes what it opened, pays the spread;
+  a persistent per-wallet timing (agents.draw_skill) sides some trades with (or against) the next 30 min.
 Fill notionals stay small for the frequent traders (a whale is the only one with > $50k fills).
 """
 
@@ -27,9 +28,10 @@ from hypertrack_pipeline.simulator.agents import RETAIL_PROFILE, Population
 
 S = 3600  # seconds per hour
 INFORMED_HORIZON_S = 900
-INFORMED_NOISE = 0.5  # signal noise, in units of the horizon's return std
+INFORMED_NOISE = 0.5  # signal noise (units of the horizon's return std) without per-wallet skill
 RETAIL_PER_HOUR = 1.0
 RETAIL_REVERSE = 0.65
+RETAIL_TIMING_HORIZON_S = 1800
 TREND_PER_HOUR = 6.0  # momentum / contrarian signals acted on per hour (each a round trip)
 TREND_ENTRY_SIGMAS = 9.0  # the minute's move so far, in per-second sigmas, that triggers an entry
 TREND_EXIT_SIGMAS = 5.0  # a reversal minute's move that triggers the exit
@@ -170,6 +172,10 @@ def retail(view: HourView) -> Events:
     last = np.r_[starts[1:] - 1, len(ww) - 1]
     view.retail_side[ww[last]] = side[last]
     coin = _pick_coin(view, ww)
+    timing = pop.retail_timing[ww] if len(pop.retail_timing) else np.zeros(len(ww))
+    move = view.logp[coin, np.minimum(sec + RETAIL_TIMING_HORIZON_S, S - 1)] - view.logp[coin, sec]
+    timed = (view.rng.random(len(ww)) < np.abs(timing)) & (move != 0)
+    side = np.where(timed, np.sign(move) * np.sign(timing), side).astype(np.int8)
     return Events.make(view.ms(sec), coin, side, view.lots(coin, sec, _sizes(view, ww, 1.0, 40_000)), ww)
 
 
@@ -307,7 +313,8 @@ def informed(view: HourView) -> Events:
     sec = view.rng.integers(0, S - h, len(ww))
     ret = view.logp[coin, sec + h] - view.logp[coin, sec]
     scale = view.sigma[coin, sec] * np.sqrt(h)
-    signal = ret + view.rng.normal(0, INFORMED_NOISE, len(ww)) * scale
+    noise = pop.informed_noise[ww] if len(pop.informed_noise) else np.full(len(ww), INFORMED_NOISE)
+    signal = ret + view.rng.normal(0, 1.0, len(ww)) * noise * scale
     keep = np.abs(signal) > 0.4 * scale
     ww, coin, sec, signal, scale = ww[keep], coin[keep], sec[keep], signal[keep], scale[keep]
     side = np.sign(signal).astype(np.int8)

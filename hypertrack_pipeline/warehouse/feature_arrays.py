@@ -17,11 +17,14 @@ the (time, tid, buy before sell) order of the feature definitions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+
+from hypertrack_pipeline.feature_names import FEATURE_NAMES, MARKOUT_HORIZONS_S
 
 KEY_SHIFT = 42  # (coin id << 42) | time_ms: one sortable int64 per coin-instant (ms < 2**42 until 2109)
 # Probe offsets (ms) of the four mids a fill needs: strictly before t, t + 5 s, t − 5 min, t − 60 min.
@@ -117,6 +120,81 @@ def market_context(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray) -> di
         missing = idx < first_of_coin  # no mid of this coin at or before the probe
         out[name] = np.ma.MaskedArray(mid_vals[np.maximum(idx, 0)], mask=missing)
     return out
+
+
+def markouts(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray,
+             end_ms: int | None) -> dict[str, np.ma.MaskedArray]:
+    """The buyer's mark-outs of each trade: ``r_<h>`` = (mid at t + h − px) / px for each horizon of
+    MARKOUT_HORIZONS_S, and ``r_end`` = (last mid of the coin in the window − px) / px (the seller's
+    are the negatives). The mid at t + h is the last one at or before it.
+
+    No look-ahead: a horizon counts only when t + h is inside the window (before ``end_ms``; not after
+    the coin's last mid when the window is open-ended), so features of [start, end) never read a
+    price from the period a target is measured on; such fills are masked (left out of the mean).
+    """
+    keys = (tr.cid << KEY_SHIFT) | tr.time_ms
+    names = [f"r_{h}" for h in MARKOUT_HORIZONS_S] + ["r_end"]
+    if mid_keys.size == 0 or keys.size == 0:
+        return {name: np.ma.masked_all(keys.size) for name in names}
+    n_coins = int(tr.cid.max()) + 1
+    coin_ids = np.arange(n_coins, dtype=np.int64)
+    first_row = np.searchsorted(mid_keys, coin_ids << KEY_SHIFT)
+    last_row = np.searchsorted(mid_keys, (coin_ids + 1) << KEY_SHIFT) - 1
+    has_mid = last_row >= first_row
+    last_time = np.where(has_mid, mid_keys[np.maximum(last_row, 0)] & ((1 << KEY_SHIFT) - 1), -1)
+    # the last instant a horizon may end at: the window's last ms (whether or not later mids exist, so
+    # the mere presence of data after the end cannot change a feature), or the coin's last mid when open
+    limit = last_time if end_ms is None else np.where(has_mid, int(end_ms) - 1, -1)
+    end_row = np.searchsorted(mid_keys, (coin_ids << KEY_SHIFT) | np.maximum(limit, 0), side="right") - 1
+    end_ok = has_mid & (limit >= 0) & (end_row >= first_row)
+    end_mid = np.where(end_ok, mid_vals[np.maximum(end_row, 0)], np.nan)
+    px = tr.px
+    out: dict[str, np.ma.MaskedArray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for h, seconds in MARKOUT_HORIZONS_S.items():
+            probe = tr.time_ms + 1000 * seconds
+            idx = np.searchsorted(mid_keys, keys + 1000 * seconds, side="right") - 1
+            ok = (probe <= limit[tr.cid]) & (idx >= first_row[tr.cid]) & (px > 0)
+            out[f"r_{h}"] = np.ma.MaskedArray(mid_vals[np.maximum(idx, 0)] / px - 1.0, mask=~ok)
+        ok = end_ok[tr.cid] & (tr.time_ms <= limit[tr.cid]) & (px > 0)
+        out["r_end"] = np.ma.MaskedArray(end_mid[tr.cid] / px - 1.0, mask=~ok)
+    return out
+
+
+# Prior scale of a true per-fill edge (15 min mark-out, as a fraction of price): 10 bps. The skill
+# statistic is the posterior of the edge under a N(0, τ²) prior, so a wallet with few or scattered
+# hours is pulled toward "no edge" instead of ranking high on luck.
+SKILL_PRIOR_EDGE = 0.001
+SKILL_MIN_HOURS = 2  # fewer hourly observations than this carry no evidence (skill_t = 0)
+_SE_FLOOR = 1e-6  # 0.01 bps: a wallet whose hourly mark-outs are all equal still has a finite t
+
+
+def skill_statistic(mean: np.ndarray, sd: np.ndarray, hours: np.ndarray,
+                    prior: float = SKILL_PRIOR_EDGE) -> tuple[np.ndarray, np.ndarray]:
+    """(shrunk t, confidence) of a positive edge from each wallet's hourly mean mark-outs.
+
+    The observations are the wallet's hourly means (fills of one hour overlap in time and are not
+    independent; hours nearly are): ``mean`` and sample ``sd`` over ``hours`` of them, standard error
+    ``se = sd / √hours``. With a N(0, τ²) prior on the true edge μ (τ = ``prior``) and
+    mean ~ N(μ, se²), the posterior of μ is normal with mean ``mean·τ²/(τ²+se²)`` and sd
+    ``τ·se/√(τ²+se²)``; their ratio is ``z = t · τ / √(τ² + se²)`` (t = mean / se): the plain
+    t-statistic, shrunk toward 0 when the standard error is large next to τ (few, noisy hours).
+    The confidence is the posterior probability that μ > 0, Φ(z). Under ``SKILL_MIN_HOURS`` hours:
+    z = 0, confidence 0.5 (no evidence either way).
+    """
+    mean = np.nan_to_num(np.asarray(mean, dtype=np.float64))
+    sd = np.nan_to_num(np.asarray(sd, dtype=np.float64))
+    hours = np.nan_to_num(np.asarray(hours, dtype=np.float64))
+    enough = hours >= SKILL_MIN_HOURS
+    se = np.maximum(sd / np.sqrt(np.maximum(hours, 1.0)), _SE_FLOOR)
+    z = np.where(enough, mean / se * prior / np.sqrt(prior * prior + se * se), 0.0)
+    return z, normal_cdf(z)
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z) of the standard normal, elementwise (math.erf; numpy has no erf)."""
+    erf = np.frompyfunc(math.erf, 1, 1)
+    return 0.5 * (1.0 + erf(np.asarray(z, dtype=np.float64) / math.sqrt(2.0)).astype(np.float64))
 
 
 def candle_of(tr: Trades, candle_keys: np.ndarray) -> np.ndarray:
@@ -326,13 +404,27 @@ def wallet_feature_table(fills: dict[str, np.ndarray], evm: dict[str, np.ndarray
                  "mean_reversion_score", "volatility_trading_score"):
         cols[name] = f[name]
     cols["market_maker_score"] = f["order_book_participation"] * balance
+    cols.update(skill_columns(f))
     for name in ("order_book_participation", "avg_candle_volatility", "max_candle_volatility", "volatility_std",
                  "avg_candle_momentum", "momentum_std", "positive_momentum_ratio", "avg_trend_strength",
                  "avg_candle_volume", "max_candle_volume", "volume_std"):
         cols[name] = f[name]
+    cols = {k: cols[k] for k in ("wid", *FEATURE_NAMES)}  # model-input order
     cols.update({
         "has_fills": n_fills > 0, "has_bbo": f["bbo_share"] > 0, "has_candles": f["candle_share"] > 0,
         "has_evm": (e["n_tx"] + e["n_xfer"]) > 0, "bbo_share": f["bbo_share"], "candle_share": f["candle_share"],
         "first_time_ms": f["first_ms"].astype(np.int64), "last_time_ms": f["last_ms"].astype(np.int64),
     })
+    return cols
+
+
+def skill_columns(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The skill features from the per-wallet aggregates (NaN already 0): mark-outs, realized edge,
+    win rate as aggregated; stability = (hours with positive mark-out PnL + 1) / (hours + 2), the
+    Laplace-smoothed share (0.5 without hours); the shrunk t and its confidence (skill_statistic)."""
+    cols = {f"markout_{h}": f[f"markout_{h}"] for h in MARKOUT_HORIZONS_S}
+    cols["realized_edge"] = f["realized_edge"]
+    cols["markout_win_rate"] = f["markout_win_rate"]
+    cols["pnl_stability"] = (f["skill_pos_hours"] + 1.0) / (f["skill_hours"] + 2.0)
+    cols["skill_t"], cols["skill_confidence"] = skill_statistic(f["skill_mean"], f["skill_sd"], f["skill_hours"])
     return cols

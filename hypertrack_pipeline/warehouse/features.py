@@ -1,4 +1,12 @@
-"""wallet_features: the 36 features of SPEC §7, one row per wallet, computed by DuckDB and numpy.
+"""wallet_features: the 36 features of SPEC §7 and the skill features, one row per wallet, computed by
+DuckDB and numpy.
+
+Skill features (not in the SPEC; see feature_names.SKILL_FEATURE_NAMES): the mark-out of a fill at
+horizon h is side × (mid at t + h − px) / px, the measure execution desks use for informed flow; a
+horizon counts only when t + h lies inside the window (no look-ahead into a later target window).
+realized_edge marks every fill to the coin's last mid of the window (PnL per notional from a flat
+start). The win rate, the stability and the skill statistic use the 15 min mark-out; the skill
+statistic treats the wallet's hourly mean mark-outs as its observations (skill_statistic).
 
 Definitions beyond the SPEC text (documented so the numbers can be checked by hand):
 - Events of a wallet = its fills, the HyperEVM transactions it sent, and the ERC-20 transfers it
@@ -37,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 
 from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
-from hypertrack_pipeline.feature_names import FEATURE_DOCS, FEATURE_NAMES
+from hypertrack_pipeline.feature_names import FEATURE_DOCS, FEATURE_NAMES, MARKOUT_HORIZONS_S, SKILL_HORIZON
 from hypertrack_pipeline.warehouse.feature_arrays import (
     KEY_SHIFT,
     Evm,
@@ -45,6 +53,7 @@ from hypertrack_pipeline.warehouse.feature_arrays import (
     candle_of,
     evm_aggregates,
     market_context,
+    markouts,
     sequence_features,
     wallet_feature_table,
 )
@@ -65,7 +74,7 @@ def _feature_columns() -> tuple[Column, ...]:
 FEATURES_TABLE = Table(
     "wallet_features",
     "One row per wallet (every address with a fill, an EVM transaction or an ERC-20 transfer): the 36 features "
-    "of SPEC §7 over the feature window (0 when an input is missing; the coverage columns say which).",
+    "of SPEC §7 and the skill features (mark-outs, edge, skill confidence) over the feature window (0 when an input is missing; the coverage columns say which).",
     _feature_columns(),
 )
 
@@ -118,8 +127,14 @@ def _leg(wallet: str, s: str, maker: str) -> str:
                    CASE WHEN mid_60m IS NOT NULL AND mid_before IS NOT NULL
                         THEN -({s}) * sign(mid_before - mid_60m) END AS rev,
                    vol, {s} * ret AS cmom, ({s} * move > 0)::INT AS cpos, trend,
-                   usd_volume, high_vol, has_candle
+                   usd_volume, high_vol, has_candle,
+                   {_markout_legs(s)}, {s} * r_end * notional AS edge_usd,
+                   CASE WHEN r_end IS NOT NULL THEN notional END AS edge_notional
             FROM tx"""
+
+
+def _markout_legs(s: str) -> str:
+    return ", ".join(f"{s} * r_{h} AS mo_{h}" for h in MARKOUT_HORIZONS_S)
 
 
 # Per wallet over both legs of every trade: _wf_ctx is the numpy side's per-trade table (the trade's
@@ -147,8 +162,26 @@ _FILL_AGG = f"""
            avg(CASE WHEN has_candle THEN cpos END) AS positive_momentum_ratio,
            avg(trend) AS avg_trend_strength, avg(usd_volume) AS avg_candle_volume,
            max(usd_volume) AS max_candle_volume, stddev_pop(usd_volume) AS volume_std,
-           avg((slip IS NOT NULL)::INT) AS bbo_share, avg(has_candle::INT) AS candle_share
+           avg((slip IS NOT NULL)::INT) AS bbo_share, avg(has_candle::INT) AS candle_share,
+           {", ".join(f"avg(mo_{h}) AS markout_{h}" for h in MARKOUT_HORIZONS_S)},
+           sum(edge_usd) / sum(edge_notional) AS realized_edge,
+           avg((mo_{SKILL_HORIZON} > 0)::INT) AS markout_win_rate
     FROM fx GROUP BY wallet"""
+
+# The skill statistic's observations: per wallet and hour, the mean skill-horizon mark-out of the
+# hour's fills and their mark-out PnL (USD); per wallet, how many hours, their mean and sample std,
+# and how many had a positive PnL.
+_SKILL_AGG = f"""
+    WITH fx AS (
+        SELECT buyer AS wallet, time_ms // 3600000 AS hour, r_{SKILL_HORIZON} AS mo, notional
+        FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL
+        UNION ALL
+        SELECT seller, time_ms // 3600000, -r_{SKILL_HORIZON}, notional
+        FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL),
+    hourly AS (SELECT wallet, hour, avg(mo) AS m, sum(mo * notional) AS pnl FROM fx GROUP BY wallet, hour)
+    SELECT wallet, count(*) AS skill_hours, avg(m) AS skill_mean, stddev_samp(m) AS skill_sd,
+           sum((pnl > 0)::INT) AS skill_pos_hours
+    FROM hourly GROUP BY wallet"""
 
 # size_entropy: each fill's notional in 0.1-decade bins from $1 (bin 0) to $10M (bin 69)
 _SIZE_ENTROPY = """
@@ -207,11 +240,14 @@ def _fetch_mids(con: duckdb.DuckDBPyConnection, mid_win: str) -> tuple[np.ndarra
     return _i64(d["k"]), _f64(d["mid"])
 
 
-def _context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys: np.ndarray) -> pa.Table:
-    """Per trade: the columns the aggregate reads, the four as-of mids and the candle row (NULL where
-    missing)."""
-    cols = {"buyer": tr.buyer, "seller": tr.seller, "buyer_maker": tr.buyer_maker, "px": tr.px, "notional": tr.notional}
+def _context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys: np.ndarray,
+                   end_ms: int | None) -> pa.Table:
+    """Per trade: the columns the aggregate reads, the four as-of mids, the buyer's mark-outs (only
+    horizons that end inside the window) and the candle row (NULL where missing)."""
+    cols = {"buyer": tr.buyer, "seller": tr.seller, "buyer_maker": tr.buyer_maker, "px": tr.px, "notional": tr.notional,
+            "time_ms": tr.time_ms}
     cols.update({name: pa.array(v.data, mask=v.mask) for name, v in market_context(tr, *mids).items()})
+    cols.update({name: pa.array(v.data, mask=np.ma.getmaskarray(v)) for name, v in markouts(tr, *mids, end_ms).items()})
     row = candle_of(tr, candle_keys)
     cols["crow"] = pa.array(row, mask=row < 0)
     return pa.table(cols)
@@ -245,7 +281,7 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 _TEMPS = ("_wf_coins", "_wf_addrs", "_wf_tokens", "_wf_trades", "_wf_candles")
 
 
-def _build(con: duckdb.DuckDBPyConnection, win: str, mid_win: str, table: str) -> None:
+def _build(con: duckdb.DuckDBPyConnection, win: str, mid_win: str, table: str, end_ms: int | None) -> None:
     for stmt in _ids_sql(win):
         con.execute(stmt)
     n_wallets, n_coins = _count(con, "_wf_addrs"), _count(con, "_wf_coins")
@@ -253,9 +289,10 @@ def _build(con: duckdb.DuckDBPyConnection, win: str, mid_win: str, table: str) -
     candle_keys = _i64(con.execute("SELECT key FROM _wf_candles ORDER BY crow").fetchnumpy()["key"])
     with ThreadPoolExecutor(max_workers=2) as pool:
         sequences = sequence_features(trades, evm, n_wallets, n_coins, pool)  # runs while DuckDB aggregates
-        con.register("_wf_ctx", _context_table(trades, _fetch_mids(con, mid_win), candle_keys))
+        con.register("_wf_ctx", _context_table(trades, _fetch_mids(con, mid_win), candle_keys, end_ms))
         try:
             fills = _per_wallet(con, _FILL_AGG, n_wallets)
+            fills.update(_per_wallet(con, _SKILL_AGG, n_wallets))
         finally:
             con.unregister("_wf_ctx")
         fills.update(_per_wallet(con, _SIZE_ENTROPY, n_wallets))
@@ -281,7 +318,7 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
     try:
         # the fetch of _wf_trades must return its stored (coin, time, tid) order
         with session_setting(con, "preserve_insertion_order", True):
-            _build(con, win, mid_win, table)
+            _build(con, win, mid_win, table, end_ms)
     finally:
         for t in _TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -301,7 +338,7 @@ def _run(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict:
 
 STEP = Step(
     name="wallet_features",
-    description="The 36 features of SPEC §7, one row per wallet, over the feature window (DuckDB SQL + vectorized "
+    description="The 36 features of SPEC §7 plus the skill features, one row per wallet, over the feature window (DuckDB SQL + vectorized "
                 "numpy).",
     reads=FEATURE_READS, writes=(FEATURES_TABLE,), run=_run,
 )

@@ -1,4 +1,4 @@
-"""A straightforward per-wallet pure-Python implementation of the 36 features (same definitions as
+"""A straightforward per-wallet pure-Python implementation of the 36 SPEC features (same definitions as
 features.py). It is the baseline the benchmark measures the SQL against, and an independent second
 implementation the tests compare with on a simulated market. Not used by the pipeline."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from hypertrack_pipeline.feature_names import FEATURE_NAMES
+from hypertrack_pipeline.feature_names import SPEC_FEATURE_NAMES as FEATURE_NAMES
 
 
 def _rows(raw: Path, stream: str) -> list[dict]:

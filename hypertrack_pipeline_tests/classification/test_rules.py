@@ -77,11 +77,13 @@ CASES: list[tuple[str, dict[str, float], float, list[dict[str, float]]]] = [
      [{"positive_momentum_ratio": 0.401}, {"positive_momentum_ratio": 0.3, "avg_candle_momentum": -0.001}]),
     ("High Volume Trader", {"avg_candle_volume": 300_001.0}, (300_001 / 1_500_000) * 0.5 * 0.7,
      [{"avg_candle_volume": 300_000.0}, {"avg_candle_volume": 300_001.0, "tx_count": 4}]),
-    ("Profitable Trader", {"profitability_score": 0.6, "tx_count": 4}, 0.42,
-     [{"profitability_score": 0.599}, {"profitability_score": 0.6, "tx_count": 3}]),
-    ("Possibly Profitable Trader", {"profitability_score": 0.4, "tx_count": 4}, 0.24,
-     [{"profitability_score": 0.399}, {"profitability_score": 0.4, "tx_count": 3},
-      {"profitability_score": 0.6}]),
+    # beyond SPEC §10: the pair also needs skill_confidence ≥ 0.9 / ≥ 0.7 (the posterior P(edge > 0))
+    ("Profitable Trader", {"profitability_score": 0.6, "tx_count": 4, "skill_confidence": 0.9}, 0.42,
+     [{"profitability_score": 0.599, "skill_confidence": 0.9}, {"profitability_score": 0.6, "tx_count": 3},
+      {"profitability_score": 0.6, "skill_confidence": 0.899}]),
+    ("Possibly Profitable Trader", {"profitability_score": 0.4, "tx_count": 4, "skill_confidence": 0.7}, 0.24,
+     [{"profitability_score": 0.399, "skill_confidence": 0.7}, {"profitability_score": 0.4, "tx_count": 3},
+      {"profitability_score": 0.6, "skill_confidence": 0.9}, {"profitability_score": 0.4, "skill_confidence": 0.699}]),
     ("High Risk Trader", {"risk_score": 0.6, "tx_count": 4}, 0.42,
      [{"risk_score": 0.599}, {"risk_score": 0.6, "tx_count": 3}]),
     ("Moderate Risk Trader", {"risk_score": 0.4, "tx_count": 4}, 0.24,
@@ -152,7 +154,7 @@ def test_strong_form_suppresses_weak_form(neutral):
         "tx_count": 50, "bot_probability": 0.9, "tx_per_day": 49.8, "size_entropy": 0.1, "burstiness": 0.9,
         "max_value": 60_000, "total_value": 600_000, "unique_tokens": 12, "erc20_count": 150, "flip_rate": 0.6,
         "avg_candle_volatility": 0.03, "positive_momentum_ratio": 0.8, "avg_candle_momentum": 0.002,
-        "profitability_score": 0.9, "risk_score": 0.9, "sophistication_score": 0.9, "influence_score": 10,
+        "profitability_score": 0.9, "skill_confidence": 0.95, "risk_score": 0.9, "sophistication_score": 0.9, "influence_score": 10,
     })
     for strong, weak in STRONG_WEAK:
         if strong in ("HODLer", "Contrarian Trader"):

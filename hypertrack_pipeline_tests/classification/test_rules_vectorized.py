@@ -32,6 +32,7 @@ PIVOTS = {
     "avg_candle_volume": [0.0, 300_000.0, 3e6],
     "risk_score": [0.0, 0.399, 0.599, 1.0],
     "profitability_score": [0.0, 0.2, 0.399, 0.599, 1.0],
+    "skill_confidence": [0.0, 0.5, 0.7, 0.9, 1.0],
     "bot_probability": [0.0, 0.499, 0.699, 1.0],
     "influence_score": [0.0, 0.995, 2.985, 60.0],
     "sophistication_score": [0.0, 0.2, 0.399, 0.599, 1.0],

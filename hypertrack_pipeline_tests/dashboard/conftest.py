@@ -11,6 +11,7 @@ import pytest
 
 from hypertrack_pipeline.dashboard.headless import CHROMIUM_PATH, chromium_available, launch_chromium
 from hypertrack_pipeline.dashboard.synthetic import create_synthetic_tables
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
 
 # Each payload sets window.__pwned if it ever runs; the page must show them as plain text.
 XSS_IMG = '<img src=x onerror="window.__pwned=1">'
@@ -58,7 +59,7 @@ def add_xss_wallets(con: duckdb.DuckDBPyConnection) -> None:
                 "INSERT INTO wallet_positions VALUES (?, ?, 1.5, 2.0, 3.0, 4.0)", [wallet, coin + str(n)]
             )
         con.execute(
-            f"INSERT INTO wallet_features SELECT ?, {', '.join(['1.0'] * 36)}",
+            f"INSERT INTO wallet_features SELECT ?, {', '.join(['1.0'] * len(FEATURE_NAMES))}",
             [wallet],
         )
 

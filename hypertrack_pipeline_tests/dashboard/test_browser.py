@@ -17,6 +17,7 @@ import pytest
 
 from hypertrack_pipeline.dashboard import build_dashboard_payload, render_dashboard
 from hypertrack_pipeline.dashboard.synthetic import create_synthetic_tables
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
 
 from .conftest import README, XSS_ATTR, XSS_IMG, XSS_SCRIPT, XSS_SVG, XSS_WALLET, XSS_WALLETS, add_xss_wallets
 
@@ -252,7 +253,7 @@ def test_wallet_panel_shows_curve_positions_features_categories(dash: Dash) -> N
     assert page.locator(".wallet-panel polyline").count() == 1
     n_pos = dash.con.execute("SELECT count(*) FROM wallet_positions WHERE wallet = ?", [wallet]).fetchone()[0]
     assert page.locator(".wallet-panel table.positions tr").count() == n_pos + 1
-    assert page.locator(".wallet-panel .features .kv").count() == 36
+    assert page.locator(".wallet-panel .features .kv").count() == len(FEATURE_NAMES)
     n_cat = len(_categories(dash.con)[wallet])
     assert page.locator(".wallet-panel .bar-row.category").count() == n_cat
     risk = dash.con.execute("SELECT risk_score FROM wallet_scores WHERE wallet = ?", [wallet]).fetchone()[0]
@@ -272,7 +273,8 @@ def test_wallet_panel_shows_curve_positions_features_categories(dash: Dash) -> N
     )
     # net, total, fees, realized, unrealized, notional, PnL/notional, win rate, drawdown (+ liquidations if any)
     liq = dash.con.execute("SELECT liquidations FROM wallet_pnl WHERE wallet = ?", [small]).fetchone()[0]
-    assert page.locator(".wallet-panel .figure").count() == 9 + (liq > 0)
+    # nine PnL figures, the skill figure (P(edge > 0), when wallet_features has it), liquidations if any
+    assert page.locator(".wallet-panel .figure").count() == 9 + 1 + (liq > 0)
     page.keyboard.press("Escape")
     dash.reset_controls()
 

@@ -19,6 +19,7 @@ import pytest
 
 from hypertrack_pipeline.dashboard import build_dashboard_payload, render_dashboard
 from hypertrack_pipeline.dashboard.synthetic import create_synthetic_tables
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
 
 from .conftest import README, XSS_IMG, XSS_SCRIPT, XSS_SVG, XSS_WALLET, XSS_WALLETS, add_xss_wallets
 
@@ -83,7 +84,7 @@ def site(chromium: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         [EVIL, json.dumps([[c, 0.9 - k / 10] for k, c in enumerate(EVIL_CATS)]), EVIL_CATS[0]],
     )
     con.execute("INSERT INTO wallet_pnl VALUES (?, -5.0, 1.0, -4.0, 1000.0, -0.004, 0.5, 2.0, 0.5, -4.5, 0)", [EVIL])
-    con.execute(f"INSERT INTO wallet_features SELECT ?, {', '.join(['1.0'] * 36)}", [EVIL])
+    con.execute(f"INSERT INTO wallet_features SELECT ?, {', '.join(['1.0'] * len(FEATURE_NAMES))}", [EVIL])
 
     hand, other = (
         r[0]

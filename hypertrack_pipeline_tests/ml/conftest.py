@@ -109,10 +109,12 @@ def build_fake_training_inputs(
 ) -> dict:
     """The real ``wallet_training_window`` over ``fills``, then ``wallet_features_early`` and
     ``wallet_pnl_late`` from the fakes below (empty without a boundary, as the real steps do)."""
-    window = build_training_window(con, boundary_ms, min_overlap_wallets=min_overlap_wallets)
+    window = build_training_window(con, boundary_ms, min_overlap_wallets=min_overlap_wallets, windows=2)
     b = window["boundary_ms"]
     fake_feature_builder(con, None, b, table=EARLY_FEATURES_TABLE, empty=b is None)
     fake_pnl_builder(con, b, None, table=LATE_PNL_TABLE, empty=b is None)
+    for table in (EARLY_FEATURES_TABLE, LATE_PNL_TABLE):  # one fold: fold 0
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT 0::BIGINT AS fold, * FROM {table}")
     return window
 
 

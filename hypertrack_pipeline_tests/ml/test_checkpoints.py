@@ -26,7 +26,7 @@ def _model(seed: int) -> WalletModel:
 
 def test_round_trip_and_versions_are_kept(tmp_path):
     rng = np.random.default_rng(0)
-    raw = rng.lognormal(size=(50, 36))
+    raw = rng.lognormal(size=(50, len(FEATURE_NAMES)))
     norm = Normalizer.fit(raw)
     m1, m2 = _model(1), _model(2)
     meta = {"config": {"epochs": 20}, "data_window": {"data_start_ms": 1}, "metrics": {"x": 1.0}}
@@ -60,7 +60,7 @@ def test_round_trip_and_versions_are_kept(tmp_path):
 def test_unknown_or_missing_versions_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="no trained model"):
         load_checkpoint(tmp_path)
-    save_checkpoint(tmp_path, _model(0), Normalizer.fit(np.ones((3, 36))), {})
+    save_checkpoint(tmp_path, _model(0), Normalizer.fit(np.ones((3, len(FEATURE_NAMES)))), {})
     with pytest.raises(UserError, match="v0009"):
         load_checkpoint(tmp_path, "v0009")
 

@@ -6,13 +6,14 @@ import pytest
 import torch
 from torch import nn
 
+from hypertrack_pipeline.feature_names import FEATURE_NAMES
 from hypertrack_pipeline.ml.model import HEADS, LOSS_WEIGHTS, MaskDropout, WalletModel
 
 
 def test_encoder_and_heads_have_the_spec_shapes():
     model = WalletModel()
     linears = [m for m in model.encoder if isinstance(m, nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [(36, 256), (256, 256), (256, 128)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(len(FEATURE_NAMES), 256), (256, 256), (256, 128)]
     assert sum(isinstance(m, nn.BatchNorm1d) for m in model.encoder) == 3
     dropouts = [m for m in model.encoder if isinstance(m, nn.Dropout)]
     assert [d.p for d in dropouts] == [0.3, 0.3]
@@ -29,17 +30,18 @@ def test_outputs_have_the_right_shapes_and_ranges(train):
     model = WalletModel()
     model.influence_scale.fill_(7.0)
     model.train(train)
-    out = model(torch.randn(64, 36) * 5)
+    out = model(torch.randn(64, len(FEATURE_NAMES)) * 5)
     assert set(out) == set(HEADS)
     assert out["style"].shape == (64, 6)
     assert out["style"].min() >= -1 and out["style"].max() <= 1
     for head in ("risk", "profitability", "bot", "sophistication"):
         assert out[head].shape == (64,)
         assert out[head].min() >= 0 and out[head].max() <= 1
-    assert out["influence"].shape == (64,) and out["influence"].min() >= 0
+    # softplus, not ReLU: strictly positive, so no wallet is clamped to exactly 0 and the order survives
+    assert out["influence"].shape == (64,) and out["influence"].min() > 0
     # the influence buffer scales the head (so ‰ values need not be learned at unit scale)
     model.eval()
-    x = torch.randn(8, 36)
+    x = torch.randn(8, len(FEATURE_NAMES))
     base = model(x)["influence"]
     model.influence_scale.fill_(14.0)
     torch.testing.assert_close(model(x)["influence"], base * 2)

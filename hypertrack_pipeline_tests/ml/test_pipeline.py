@@ -80,7 +80,7 @@ def test_training_and_scoring_need_their_inputs(con, tmp_path):
         score_wallets(con, tmp_path)
     with pytest.raises(UserError, match="build wallet_training_targets first"):  # no hidden rebuild
         train_from_warehouse(con, tmp_path, TrainConfig(epochs=1))
-    con.execute("CREATE TABLE wallet_training_targets (wallet VARCHAR)")
+    con.execute("CREATE TABLE wallet_training_targets (wallet VARCHAR, fold BIGINT)")
     with pytest.raises(UserError, match="too few"):
         train_from_warehouse(con, tmp_path, TrainConfig(epochs=1))
 

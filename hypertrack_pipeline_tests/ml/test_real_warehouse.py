@@ -36,7 +36,7 @@ def warehouse(tmp_path_factory):
 
 def test_point_in_time_targets_train_and_score(warehouse, tmp_path):
     con = warehouse
-    build_training_window(con, min_overlap_wallets=20)
+    build_training_window(con, min_overlap_wallets=20, windows=2)
     build_early_features(con)
     build_late_pnl(con)
     meta = build_training_targets(con)
@@ -46,7 +46,7 @@ def test_point_in_time_targets_train_and_score(warehouse, tmp_path):
     cols = ", ".join(f't."{c}" = e."{c}"' for c in FEATURE_NAMES)
     same = con.sql(
         f"SELECT bool_and({cols.replace(', ', ' AND ')}), count(*) FROM wallet_training_targets t "
-        "JOIN wallet_features_early e USING (wallet)"
+        "JOIN wallet_features_early e USING (fold, wallet)"
     ).fetchall()[0]
     assert same == (True, meta["rows"])
     # every training wallet traded in both windows; features stop at the boundary

@@ -237,10 +237,11 @@ def test_targets_are_a_join_of_the_five_input_tables(con):
     _table(con, "wallet_features", [feats("0xa", 1.0, 100.0), feats("0xb", 1.0, 300.0), feats("0xc", 1.0, 600.0)])
     _table(con, "wallet_pnl", [_pnl("0xa", 100.0, 1.0), _pnl("0xb", 300.0, 3.0), _pnl("0xc", 600.0, -6.0)])
     # early features differ from the full ones, so the inputs' origin is visible
-    _table(con, "wallet_features_early", [feats("0xa", 7.0, 50.0), feats("0xb", 8.0, 60.0), feats("0xc", 9.0, 70.0)])
+    _table(con, "wallet_features_early", [{"fold": 0, **feats("0xa", 7.0, 50.0)}, {"fold": 0, **feats("0xb", 8.0, 60.0)},
+                                          {"fold": 0, **feats("0xc", 9.0, 70.0)}])
     # 0xc did not trade late (notional 0): it is not a training wallet; 0xz is not in the features
-    _table(con, "wallet_pnl_late", [_pnl("0xa", 200.0, 20.0), _pnl("0xb", 100.0, -1.0), _pnl("0xc", 0.0, 0.0),
-                                    _pnl("0xz", 50.0, 5.0)])
+    _table(con, "wallet_pnl_late", [{"fold": 0, **p} for p in (_pnl("0xa", 200.0, 20.0), _pnl("0xb", 100.0, -1.0),
+                                                                 _pnl("0xc", 0.0, 0.0), _pnl("0xz", 50.0, 5.0))])
     _table(con, "wallet_training_window", [{"profitability_window": "next", "feature_window": "early",
                                             "boundary_ms": 3001, "overlap_wallets": 2, "note": None}])
     meta = build_training_targets(con)

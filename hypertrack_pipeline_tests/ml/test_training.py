@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -93,11 +95,13 @@ def test_diversity_penalty_punishes_collapsed_heads_only():
     collapsed = {h: torch.full_like(v, 0.5) for h, v in t.items()}
     spread = {h: v * 2 for h, v in t.items()}
     std = float(torch.tensor([0.0, 1.0, 0.0, 1.0]).std())
-    assert float(diversity_penalty(collapsed, t, 1.0)) == pytest.approx(6 * std)
+    # five heads in their own units, influence as log1p: std of log1p([0, 1, 0, 1]) = ln 2 · std
+    assert float(diversity_penalty(collapsed, t, 1.0)) == pytest.approx(5 * std + math.log(2.0) * std)
     assert float(diversity_penalty(spread, t, 1.0)) == 0.0
-    # influence is compared in units of its scale
+    # influence is compared as log1p(‰ / scale): 0.5 vs targets 0 and 1 at scale 0.5
     losses = head_losses(collapsed, t, influence_scale=0.5)
-    assert float(losses["influence"]) == pytest.approx(0.25 / 0.25)
+    expected = (math.log1p(1.0) - math.log1p(0.0)) ** 2 / 2 + (math.log1p(1.0) - math.log1p(2.0)) ** 2 / 2
+    assert float(losses["influence"]) == pytest.approx(expected)
     assert float(losses["risk"]) == pytest.approx(0.25)
 
 

@@ -68,14 +68,15 @@ def raw_con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 @pytest.fixture
 def windowed(raw_con) -> duckdb.DuckDBPyConnection:
-    build_training_window(raw_con, min_overlap_wallets=2)
+    build_training_window(raw_con, min_overlap_wallets=2, windows=2)
     return raw_con
 
 
 def test_boundary_is_just_after_the_median_fill(raw_con):
     # 16 fills, 8 in each cluster: the lower median is the last early fill
-    row = build_training_window(raw_con, min_overlap_wallets=2)
-    assert row["boundary_ms"] == LAST_EARLY_MS + 1
+    row = build_training_window(raw_con, min_overlap_wallets=2, windows=2)
+    assert row["boundary_ms"] == LAST_EARLY_MS + 1 and row["boundaries_ms"] == [LAST_EARLY_MS + 1]
+    assert row["folds"] == 1
     assert row["data_start_ms"] == T0 + MIN and row["data_end_ms"] == T0 + 124 * MIN
     assert row["overlap_wallets"] == 3 and row["rows"] == 3  # A, B, C; D only early, E only late
     assert row["profitability_window"] == "next" and row["feature_window"] == "early" and row["note"] is None
@@ -86,7 +87,7 @@ def test_boundary_is_just_after_the_median_fill(raw_con):
 
 
 def test_window_falls_back_with_a_note(raw_con):
-    row = build_training_window(raw_con, min_overlap_wallets=4)
+    row = build_training_window(raw_con, min_overlap_wallets=4, windows=2)
     assert row["boundary_ms"] == LAST_EARLY_MS + 1 and row["overlap_wallets"] == 3
     assert row["profitability_window"] == "same" and row["feature_window"] == "full"
     assert "only 3 wallets traded in both windows (< 4)" in row["note"]
@@ -123,7 +124,8 @@ def test_early_features_only_see_data_before_the_boundary(windowed):
     assert a_value == pytest.approx(100.0 + 101.0 + 201.0)
     # exactly the feature build over [start, boundary)
     build_wallet_features(con, end_ms=boundary, table="ref_early")
-    diff = con.sql("SELECT count(*) FROM (SELECT * FROM wallet_features_early EXCEPT SELECT * FROM ref_early)")
+    diff = con.sql("SELECT count(*) FROM (SELECT * EXCLUDE (fold) FROM wallet_features_early "
+                   "EXCEPT SELECT * FROM ref_early)")
     assert diff.fetchall()[0][0] == 0
     cols = [r[0] for r in con.sql("DESCRIBE wallet_features_early").fetchall()]
     assert tuple(cols) == windows.EARLY_FEATURES_TABLE_DEF.column_names()
@@ -138,7 +140,8 @@ def test_late_pnl_only_sees_data_after_the_boundary(windowed):
     assert sorted(late) == [A, B, C, E]  # D traded only early
     assert late[A] == pytest.approx(105.0 + 1060.0)  # none of A's early fills
     build_wallet_pnl(con, start_ms=boundary, prefix="ref_")
-    diff = con.sql("SELECT count(*) FROM (SELECT * FROM wallet_pnl_late EXCEPT SELECT * FROM ref_wallet_pnl)")
+    diff = con.sql("SELECT count(*) FROM (SELECT * EXCLUDE (fold) FROM wallet_pnl_late "
+                   "EXCEPT SELECT * FROM ref_wallet_pnl)")
     assert diff.fetchall()[0][0] == 0
     cols = [r[0] for r in con.sql("DESCRIBE wallet_pnl_late").fetchall()]
     assert tuple(cols) == windows.LATE_PNL_TABLE_DEF.column_names()
@@ -186,7 +189,7 @@ def test_steps_are_declared_for_the_training_chain():
     for step in TRAINING_STEPS:
         for table in step.writes:
             assert all(c.type and c.doc for c in table.columns), table.name
-    assert len(targets.TARGETS_TABLE_DEF.columns) == 1 + 6 + 5 + 2 + len(FEATURE_NAMES) + 2
+    assert len(targets.TARGETS_TABLE_DEF.columns) == 1 + 6 + 5 + 2 + len(FEATURE_NAMES) + 3
 
 
 def _only(source: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
@@ -201,7 +204,8 @@ def _only(source: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> duckdb.
 
 def test_each_step_runs_on_a_warehouse_holding_only_its_reads(raw_con, tmp_path: Path):
     settings = Settings(data_dir=tmp_path, warehouse_path=tmp_path / "warehouse.duckdb")
-    ctx = StepContext(settings=settings, log=lambda _msg: None, options={"min_overlap_wallets": 2, "epochs": 2})
+    ctx = StepContext(settings=settings, log=lambda _msg: None, options={"min_overlap_wallets": 2, "epochs": 2,
+                                                                               "walk_forward_windows": 2})
     build_wallet_pnl(raw_con)
     build_wallet_features(raw_con)
     metas: dict[str, dict] = {}
@@ -228,3 +232,46 @@ def test_each_step_runs_on_a_warehouse_holding_only_its_reads(raw_con, tmp_path:
     assert raw_con.sql("SELECT count(*) FROM wallet_training_targets").fetchall()[0][0] == 3
     window = read_window(raw_con)
     assert window["profitability_window"] == "next" and window["boundary_ms"] == LAST_EARLY_MS + 1
+
+
+def test_walk_forward_folds_roll_over_consecutive_windows(raw_con):
+    """Default split: windows of equal fill counts; fold k = features of window k → PnL of window k + 1,
+    and neither table of a fold reads outside its window."""
+    row = build_training_window(raw_con, min_overlap_wallets=1, windows=4)
+    cuts = row["boundaries_ms"]
+    assert row["profitability_window"] == "next" and row["folds"] == len(cuts) >= 2
+    assert cuts == sorted(set(cuts)) and all(row["data_start_ms"] < c <= row["data_end_ms"] for c in cuts)
+    assert row["boundary_ms"] == cuts[-1] and row["target_start_ms"] == cuts[0]
+    folds = windows.fold_windows(row)
+    assert [f[0] for f in folds] == list(range(len(cuts)))
+    for k, f_start, f_end, t_start, t_end in folds:
+        assert f_end == t_start == cuts[k]
+        assert f_start == (None if k == 0 else cuts[k - 1]) and t_end == (cuts[k + 1] if k + 1 < len(cuts) else None)
+    build_early_features(raw_con)
+    build_late_pnl(raw_con)
+    for k, f_start, f_end, t_start, t_end in folds:
+        lo, hi = raw_con.execute(f"SELECT min(first_time_ms), max(last_time_ms) FROM wallet_features_early "
+                                 f"WHERE fold = {k}").fetchall()[0]
+        assert hi < f_end and (f_start is None or lo >= f_start)
+        # the fold's late PnL is exactly the PnL build over its target window
+        build_wallet_pnl(raw_con, start_ms=t_start, end_ms=t_end, prefix="ref_")
+        diff = raw_con.sql(f"SELECT count(*) FROM (SELECT * EXCLUDE (fold) FROM wallet_pnl_late WHERE fold = {k} "
+                           "EXCEPT SELECT * FROM ref_wallet_pnl)").fetchall()[0][0]
+        assert diff == 0
+
+
+def test_training_rows_never_include_the_test_fold_or_test_wallets():
+    import numpy as np
+    import pyarrow as pa
+
+    from hypertrack_pipeline.ml.pipeline import _walk_forward_labels
+
+    data = pa.table({"fold": [0, 0, 0, 1, 1, 1, 2, 2, 2], "split": ["train", "val", "test"] * 3,
+                     "profitability_window": ["next"] * 9})
+    labels, fold, last = _walk_forward_labels(data)
+    assert last == 2
+    assert labels.tolist() == ["train", "val", "unused", "train", "val", "unused", "unused", "unused", "test"]
+    assert not np.any((labels == "train") & (fold == last))
+    # same-window fallback: the hash split alone
+    same = data.set_column(2, "profitability_window", pa.array(["same"] * 9))
+    assert _walk_forward_labels(same)[0].tolist() == ["train", "val", "test"] * 3

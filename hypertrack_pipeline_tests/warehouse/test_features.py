@@ -28,7 +28,7 @@ def test_one_row_per_wallet_with_fill_or_evm_activity(market_db) -> None:
     # tokens are not wallets.
     assert wallets == sorted([A, B, C, D, E, F])
     cols = [r[0] for r in market_db.execute("DESCRIBE wallet_features").fetchall()]
-    assert cols[1:37] == list(FEATURE_NAMES)
+    assert cols[1:1 + len(FEATURE_NAMES)] == list(FEATURE_NAMES)
 
 
 def test_activity_counts(market_db) -> None:

@@ -57,7 +57,7 @@ def test_realistic_market_checks(sim_db) -> None:
 
 
 def test_sql_features_equal_the_python_reference(sim_db) -> None:
-    from hypertrack_pipeline.feature_names import FEATURE_NAMES
+    from hypertrack_pipeline.feature_names import SPEC_FEATURE_NAMES as FEATURE_NAMES
     from hypertrack_pipeline.warehouse.reference import reference_features
 
     con, out = sim_db

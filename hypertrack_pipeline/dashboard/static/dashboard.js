@@ -17,11 +17,11 @@
   var SORTS = [
     ["npnl", "Net PnL (after fees)"], ["tpnl", "Total PnL (before fees)"], ["rpnl", "Realized PnL"], ["upnl", "Unrealized PnL"], ["notional", "Notional"],
     ["ppn", "PnL / notional"], ["win", "Win rate"], ["mdd", "Max drawdown"], ["risk", "Risk score"],
-    ["prof", "Profitability score"], ["bot", "Bot probability"], ["soph", "Sophistication score"],
+    ["prof", "Profitability score"], ["skill", "Skill (P(edge > 0))"], ["bot", "Bot probability"], ["soph", "Sophistication score"],
     ["infl", "Influence score"], ["fees", "Fees paid"], ["liq", "Liquidations"], ["addr", "Address"],
   ];
   var STYLE_NAMES = ["Momentum", "Mean reversion", "Volatility trading", "Market making", "Trend following", "Contrarian"];
-  var NUMERIC = ["risk", "prof", "bot", "soph", "infl", "npnl", "fees", "liq", "tpnl", "rpnl", "upnl", "notional", "ppn", "win", "mdd"];
+  var NUMERIC = ["risk", "prof", "skill", "bot", "soph", "infl", "npnl", "fees", "liq", "tpnl", "rpnl", "upnl", "notional", "ppn", "win", "mdd"];
 
   var $ = function (id) { return document.getElementById(id); };
 
@@ -677,6 +677,7 @@
       figs.appendChild(figure("Notional", fmtUsd(v("notional"))));
       figs.appendChild(figure("PnL / notional", isNum(v("ppn")) ? (v("ppn") * 1e4).toFixed(1) + " bp" : "\u2013", signClass(v("ppn"))));
       figs.appendChild(figure("Win rate", fmtPct(v("win"))));
+      if (num.skill) figs.appendChild(figure("Skill: P(edge > 0)", fmtPct(v("skill")), v("skill") >= 0.9 ? "pos" : ""));
       figs.appendChild(figure("Max drawdown", fmtUsd(v("mdd"))));
       if (num.liq && v("liq") > 0) figs.appendChild(figure("Liquidations", String(v("liq")), "neg"));
       ps.appendChild(figs);
@@ -1228,7 +1229,8 @@
   var VIEW_RENDER = { leaderboards: renderLeaderboards, positioning: renderPositioning, holders: renderHolders };
 
   // ---------- CSV export of the current view ----------
-  var CSV_COLS = [["risk", "risk_score"], ["prof", "profitability_score"], ["bot", "bot_probability"],
+  var CSV_COLS = [["risk", "risk_score"], ["prof", "profitability_score"], ["skill", "skill_confidence"],
+    ["bot", "bot_probability"],
     ["soph", "sophistication_score"], ["infl", "influence_score"], ["npnl", "net_pnl"], ["fees", "fees"],
     ["liq", "liquidations"], ["tpnl", "total_pnl"], ["rpnl", "realized_pnl"],
     ["upnl", "unrealized_pnl"], ["notional", "notional"], ["ppn", "pnl_per_notional"], ["win", "win_rate"],
