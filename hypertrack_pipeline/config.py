@@ -81,6 +81,15 @@ def _float(name: str, raw: str, minimum: float | None = None) -> float:
     return value
 
 
+def account_share(name: str, raw: str | float) -> float:
+    """A share of the Info weight budget: a number in (0, 1]. Above 1 the poller alone would exceed the
+    exchange's limit and be answered 429 for the whole recorder, so that is a configuration error."""
+    value = _float(name, str(raw))
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name} must be in (0, 1] (a share of 1200 weight a minute), got {raw!r}")
+    return value
+
+
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw.strip())
     if parts.scheme not in schemes or not parts.netloc:
@@ -119,6 +128,14 @@ class Settings:
     feature_window_hours: float = 0.0  # 0 = all recorded data
     training_batch_size: str = "auto"
     device: str = "auto"  # auto | cpu | cuda
+    account_top: int = 200  # tracked wallets: the top N by notional (plus every whale / profitable wallet)
+    account_share: float = 0.25  # share of Hyperliquid's 1200 Info weight a minute the account poller may use
+    # alerts (hypertrack_pipeline/alerts): thresholds of the rules and where they are delivered
+    alert_min_notional: float = 1_000_000.0  # USD: a new or increased position at least this large alerts
+    alert_min_increase: float = 0.10  # an increase above the threshold alerts when |size| grew by this share
+    alert_liq_distance: float = 0.05  # a tracked position this close to its liquidation price (share of mark)
+    alert_categories: tuple[str, ...] = ("Whale", "Profitable Trader", "Bot")  # newly assigned: alert
+    alert_webhook: str | None = None  # Slack/Discord-compatible incoming webhook; unset: alerts are only stored
 
     @property
     def raw_dir(self) -> Path:
@@ -138,6 +155,11 @@ class Settings:
         return self.warehouse_path.with_name(self.warehouse_path.stem + ".snapshot.duckdb")
 
     @property
+    def tracked_wallets_path(self) -> Path:
+        """The wallets the recorder polls for account state: written by the pipeline, read by the recorder."""
+        return self.data_dir / "state" / "tracked_wallets.json"
+
+    @property
     def evm_rpc_http(self) -> str:
         return self.rpc_http or PUBLIC_EVM_RPC_URL
 
@@ -152,6 +174,27 @@ class Settings:
             "rpc_ws": mask_url(self.rpc_ws),
             "streams": ",".join(self.streams),
         }
+
+
+def _alert_settings(env: dict[str, str]) -> dict[str, object]:
+    """The HYPERTRACK_ALERT_* settings (thresholds of the alert rules, the webhook URL), validated here so a
+    typo is one clear line at start-up rather than an alert that silently never fires."""
+    out: dict[str, object] = {}
+    if "HYPERTRACK_ALERT_MIN_NOTIONAL" in env:
+        out["alert_min_notional"] = _float("HYPERTRACK_ALERT_MIN_NOTIONAL", env["HYPERTRACK_ALERT_MIN_NOTIONAL"], 0)
+    if "HYPERTRACK_ALERT_MIN_INCREASE" in env:
+        out["alert_min_increase"] = _float("HYPERTRACK_ALERT_MIN_INCREASE", env["HYPERTRACK_ALERT_MIN_INCREASE"], 0)
+    if "HYPERTRACK_ALERT_LIQ_DISTANCE" in env:
+        raw = env["HYPERTRACK_ALERT_LIQ_DISTANCE"]
+        value = _float("HYPERTRACK_ALERT_LIQ_DISTANCE", raw, 0)
+        if value >= 1:
+            raise ConfigError(f"HYPERTRACK_ALERT_LIQ_DISTANCE is a share of the mark price (0.05 = 5 %), got {raw!r}")
+        out["alert_liq_distance"] = value
+    if "HYPERTRACK_ALERT_CATEGORIES" in env:  # empty: no category alerts
+        out["alert_categories"] = tuple(c.strip() for c in env["HYPERTRACK_ALERT_CATEGORIES"].split(",") if c.strip())
+    if env.get("HYPERTRACK_ALERT_WEBHOOK", "").strip():
+        out["alert_webhook"] = _url("HYPERTRACK_ALERT_WEBHOOK", env["HYPERTRACK_ALERT_WEBHOOK"], ("http", "https"))
+    return out
 
 
 def load_settings(data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -205,5 +248,13 @@ def load_settings(data_dir: str | Path | None = None, **overrides: object) -> Se
         if raw not in {"auto", "cpu", "cuda"}:
             raise ConfigError(f"HYPERTRACK_DEVICE must be auto, cpu or cuda, got {raw!r}")
         kwargs["device"] = raw
+    if "HYPERTRACK_ACCOUNT_TOP" in env:
+        raw = env["HYPERTRACK_ACCOUNT_TOP"].strip()
+        if not raw.isdigit():
+            raise ConfigError(f"HYPERTRACK_ACCOUNT_TOP must be a whole number ≥ 0, got {raw!r}")
+        kwargs["account_top"] = int(raw)
+    if "HYPERTRACK_ACCOUNT_SHARE" in env:
+        kwargs["account_share"] = account_share("HYPERTRACK_ACCOUNT_SHARE", env["HYPERTRACK_ACCOUNT_SHARE"])
+    kwargs.update(_alert_settings(env))
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**kwargs)  # type: ignore[arg-type]

@@ -301,8 +301,73 @@ EXCHANGE_FILLS = Dataset(
     )),
 )
 
+# Account state (`--streams …,account`): Info ``clearinghouseState`` polled for the tracked wallets. Sizes and
+# money are parsed from the wire's decimal strings once, here at the edge; ``time`` is the exchange's own
+# ``time`` of the answer (epoch ms), so a poll lands in the hour the exchange says it describes.
+ACCOUNT_STATE = Dataset(
+    name="account_state", group="account", time_column="time", key=("wallet", "time"),
+    landing=pa.schema([
+        _f("wallet", _S, False), _f("time", _I64, False), _f("account_value", _F64, False),
+        _f("total_ntl_pos", _F64, False), _f("total_raw_usd", _F64), _f("total_margin_used", _F64, False),
+        _f("maintenance_margin", _F64), _f("withdrawable", _F64, False), _f("positions", pa.int32(), False),
+        _f("recv_ns", _I64, False),
+    ]),
+    table=Table("account_state", "Perp account state of the tracked wallets (Info clearinghouseState, polled by the "
+                "recorder): one row per wallet per poll; deduplicated on (wallet, time_ms).", (
+        Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex", "wallet"),
+        Column("time_ms", "BIGINT NOT NULL", "exchange time of the answer, epoch ms (UTC)", "time"),
+        _TS,
+        Column("account_value", "DOUBLE NOT NULL", "equity: marginSummary.accountValue, USD", "account_value"),
+        Column("total_ntl_pos", "DOUBLE NOT NULL", "sum of |position| × mark over open positions, USD", "total_ntl_pos"),
+        Column("total_raw_usd", "DOUBLE", "USD balance before position value (marginSummary.totalRawUsd)",
+               "total_raw_usd"),
+        Column("total_margin_used", "DOUBLE NOT NULL", "initial margin held by the positions, USD", "total_margin_used"),
+        Column("maintenance_margin", "DOUBLE", "crossMaintenanceMarginUsed, USD (null when not sent)",
+               "maintenance_margin"),
+        Column("withdrawable", "DOUBLE NOT NULL", "USD the wallet could withdraw now", "withdrawable"),
+        Column("positions", "INTEGER NOT NULL", "open positions in the answer (rows in account_positions)", "positions"),
+        _HOUR,
+    )),
+)
+
+ACCOUNT_POSITIONS = Dataset(
+    name="account_positions", group="account", time_column="time", key=("wallet", "time", "coin"),
+    landing=pa.schema([
+        _f("wallet", _S, False), _f("time", _I64, False), _f("coin", _S, False), _f("size", _F64, False),
+        _f("entry_px", _F64), _f("position_value", _F64, False), _f("unrealized_pnl", _F64, False),
+        _f("return_on_equity", _F64), _f("leverage", _F64), _f("leverage_type", _S), _f("liquidation_px", _F64),
+        _f("margin_used", _F64, False), _f("max_leverage", pa.int32()), _f("cum_funding", _F64),
+        _f("recv_ns", _I64, False),
+    ]),
+    table=Table("account_positions", "Open perp positions of the tracked wallets as the exchange reports them "
+                "(clearinghouseState assetPositions): one row per wallet, poll and coin; deduplicated on "
+                "(wallet, time_ms, coin).", (
+        Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex", "wallet"),
+        _COIN,
+        Column("time_ms", "BIGINT NOT NULL", "exchange time of the answer, epoch ms (UTC)", "time"),
+        _TS,
+        Column("size", "DOUBLE NOT NULL", "signed position (szi): + long, − short, base units", "size"),
+        Column("entry_px", "DOUBLE", "average entry price, USD", "entry_px"),
+        Column("position_value", "DOUBLE NOT NULL", "|size| × mark, USD", "position_value"),
+        Column("mark_px", "DOUBLE", "position_value / |size|: the mark the exchange valued it at",
+               "CASE WHEN size <> 0 THEN position_value / abs(size) END"),
+        Column("unrealized_pnl", "DOUBLE NOT NULL", "USD", "unrealized_pnl"),
+        Column("return_on_equity", "DOUBLE", "unrealized PnL / margin at entry", "return_on_equity"),
+        Column("leverage", "DOUBLE", "leverage setting of the position", "leverage"),
+        Column("leverage_type", "VARCHAR", "cross or isolated", "leverage_type"),
+        Column("liquidation_px", "DOUBLE", "price at which the position is liquidated (null: none reachable)",
+               "liquidation_px"),
+        Column("margin_used", "DOUBLE NOT NULL", "margin held by the position, USD", "margin_used"),
+        Column("max_leverage", "INTEGER", "the coin's maximum leverage", "max_leverage"),
+        Column("cum_funding", "DOUBLE", "funding paid since the position opened (cumFunding.sinceOpen), USD",
+               "cum_funding"),
+        _HOUR,
+    )),
+)
+
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
-    TRADES, BBO, L2BOOK, CANDLES, EVM_BLOCKS, EVM_TRANSACTIONS, EVM_TOKEN_TRANSFERS, GAPS, EXCHANGE_FILLS)}
+    TRADES, BBO, L2BOOK, CANDLES, EVM_BLOCKS, EVM_TRANSACTIONS, EVM_TOKEN_TRANSFERS, ACCOUNT_STATE, ACCOUNT_POSITIONS,
+    GAPS, EXCHANGE_FILLS)}
 
 # Every raw table and view the loads write, in load order (fills is the view over trades).
 RAW_TABLES: tuple[Table, ...] = (TRADES.table, FILLS_VIEW, *(d.table for d in DATASETS.values() if d is not TRADES))

@@ -6,13 +6,14 @@ declare them. The Dagster layer builds its assets from ``STEPS`` and ``RAW_TABLE
 from __future__ import annotations
 
 from hypertrack_pipeline import publish
+from hypertrack_pipeline.alerts import rules as alerts
 from hypertrack_pipeline.catalog import Step, Table
 from hypertrack_pipeline.classification import store as categories
 from hypertrack_pipeline.datasets import RAW_TABLES
 from hypertrack_pipeline.ml import steps as ml_steps
 from hypertrack_pipeline.ml import targets, windows
 from hypertrack_pipeline.plan import Node
-from hypertrack_pipeline.warehouse import features, pnl, reconcile, trader_views
+from hypertrack_pipeline.warehouse import features, pnl, reconcile, tracked, trader_views
 from hypertrack_pipeline.warehouse.schema import INTERNAL_TABLES
 
 # In dependency order (the plan sorts anyway): hourly analysis, the retrain chain, scoring, outputs.
@@ -28,6 +29,8 @@ STEPS: tuple[Step, ...] = (
     ml_steps.SCORES_STEP,
     categories.STEP,
     trader_views.STEP,
+    tracked.STEP,
+    alerts.STEP,
     publish.REPORT_STEP,
     publish.DASHBOARD_STEP,
     publish.SNAPSHOT_STEP,
@@ -38,7 +41,7 @@ RAW_ASSETS: tuple[str, ...] = tuple(t.name for t in RAW_TABLES)
 
 def all_tables() -> tuple[Table, ...]:
     """Every table and view a full run leaves in the warehouse (raw, derived, internal)."""
-    return (*RAW_TABLES, *(t for s in STEPS for t in s.writes), *INTERNAL_TABLES)
+    return (*RAW_TABLES, *(t for s in STEPS for t in s.writes), *INTERNAL_TABLES, alerts.BASELINE_TABLE)
 
 
 def table(name: str) -> Table:

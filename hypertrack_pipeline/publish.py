@@ -57,6 +57,6 @@ SNAPSHOT_STEP = Step(
     name="warehouse_snapshot", asset="warehouse_snapshot", group="outputs", kinds=("duckdb",), run=_snapshot,
     description="A consistent read-only copy of the warehouse for `hypertrack sql` and notebooks, published after "
                 "the report and the dashboard, so a reader never blocks or breaks a run and never sees half a "
-                "partition.",
-    reads=("final_report", "wallet_dashboard"),
+                "partition (the alert sensor reads the alerts from it too).",
+    reads=("final_report", "wallet_dashboard", "alerts"),
 )

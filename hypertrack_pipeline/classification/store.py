@@ -7,7 +7,12 @@
   n_categories INTEGER, kirilenko_class VARCHAR (Market Maker | HFT | Fundamental | Small |
   Opportunistic), kirilenko_end_ratio DOUBLE, kirilenko_intraday_ratio DOUBLE, wash_trade_flag BOOLEAN,
   wash_trade_count BIGINT, self_trade_count BIGINT, size_cohort VARCHAR, peak_position_usd DOUBLE,
-  pnl_cohort VARCHAR (on net PnL; NULL without ``wallet_pnl``), total_pnl DOUBLE, net_pnl DOUBLE.
+  size_basis VARCHAR, equity_usd DOUBLE, pnl_cohort VARCHAR (on net PnL; NULL without ``wallet_pnl``),
+  total_pnl DOUBLE, net_pnl DOUBLE.
+Size cohorts use the public trackers' dollar ladder (SPEC §10) on what the trackers rank by, the account
+equity, where the recorder polled it (latest ``account_state.account_value``); the other wallets fall back
+to the proxy the trade stream allows, their peak position value. ``size_basis`` says which, so a user
+never compares the two unknowingly.
 The Kirilenko class and the wash flag are extra columns rather than entries of ``categories`` so the
 report keeps the SPEC §10 semantics (e.g. Occasional Trader = no other §10 category);
 ``labels_by_wallet`` merges them for evaluation against ground truth.
@@ -61,8 +66,11 @@ CATEGORIES_TABLE = Table(
         Column("wash_trade_flag", "BOOLEAN", "self-trades or tight two-wallet cycles"),
         Column("wash_trade_count", "BIGINT", "trades in wash cycles"),
         Column("self_trade_count", "BIGINT", "trades with itself (buyer = seller)"),
-        Column("size_cohort", "VARCHAR", "trackers' ladder (Shrimp < $250 … Leviathan ≥ $5M) on peak position value"),
+        Column("size_cohort", "VARCHAR", "trackers' ladder (Shrimp < $250 … Leviathan ≥ $5M) on the latest account "
+               "equity where the recorder polled it, else on peak position value (size_basis says which)"),
         Column("peak_position_usd", "DOUBLE", "peak open-position value at minute ends, USD"),
+        Column("size_basis", "VARCHAR", "what size_cohort is measured on: equity (account_state) or peak_position"),
+        Column("equity_usd", "DOUBLE", "latest account value from account_state, USD (null: never polled)"),
         Column("pnl_cohort", "VARCHAR", "PnL ladder (Giga-Rekt … Money Printer) on net_pnl"),
         Column("total_pnl", "DOUBLE", "from wallet_pnl, USD, before fees"),
         Column("net_pnl", "DOUBLE", "from wallet_pnl, USD, after fees (= total_pnl where no fee is known)"),
@@ -108,17 +116,28 @@ def _extras_sql(con: duckdb.DuckDBPyConnection, t: Thresholds) -> tuple[str, str
             "k.kirilenko_end_ratio, k.kirilenko_intraday_ratio, "
             "coalesce(w.wash_trade_flag, false) AS wash_trade_flag, "
             "coalesce(w.wash_trade_count, 0)::BIGINT AS wash_trade_count, "
-            "coalesce(w.self_trade_count, 0)::BIGINT AS self_trade_count, "
-            f"{cohort_case_sql('coalesce(c.peak_position_usd, 0.0)', t.SIZE_COHORTS)} AS size_cohort, "
-            "coalesce(c.peak_position_usd, 0.0) AS peak_position_usd"
+            "coalesce(w.self_trade_count, 0)::BIGINT AS self_trade_count"
         )
+        peak = "coalesce(c.peak_position_usd, 0.0)"
     else:
         fills_cols = (
             "NULL::VARCHAR AS kirilenko_class, NULL::DOUBLE AS kirilenko_end_ratio, "
             "NULL::DOUBLE AS kirilenko_intraday_ratio, NULL::BOOLEAN AS wash_trade_flag, "
-            "NULL::BIGINT AS wash_trade_count, NULL::BIGINT AS self_trade_count, "
-            "NULL::VARCHAR AS size_cohort, NULL::DOUBLE AS peak_position_usd"
+            "NULL::BIGINT AS wash_trade_count, NULL::BIGINT AS self_trade_count"
         )
+        peak = "NULL::DOUBLE"
+    if "account_state" in tables:
+        joins.append("LEFT JOIN (SELECT wallet, arg_max(account_value, time_ms) AS equity_usd "
+                     "FROM account_state GROUP BY wallet) e USING (wallet)")
+        equity = "e.equity_usd"
+    else:
+        equity = "NULL::DOUBLE"
+    basis = f"coalesce({equity}, {peak})"
+    fills_cols += (
+        f", {cohort_case_sql(basis, t.SIZE_COHORTS)} AS size_cohort, {peak} AS peak_position_usd, "
+        f"CASE WHEN {equity} IS NOT NULL THEN 'equity' WHEN {peak} IS NOT NULL THEN 'peak_position' END AS size_basis, "
+        f"{equity} AS equity_usd"
+    )
     if "wallet_pnl" in tables:
         joins.append("LEFT JOIN (SELECT wallet, total_pnl, net_pnl FROM wallet_pnl) p USING (wallet)")
         pnl_cols = (f"{cohort_case_sql('p.net_pnl', t.PNL_COHORTS)} AS pnl_cohort, p.total_pnl AS total_pnl, "
@@ -183,7 +202,7 @@ def categorize_wallets(con: duckdb.DuckDBPyConnection, thresholds: Thresholds = 
         "category_counts": {k: v for k, v in category_counts.items() if v},
         "scores_available": has_scores,
     }
-    for column in ("kirilenko_class", "size_cohort", "pnl_cohort"):
+    for column in ("kirilenko_class", "size_cohort", "size_basis", "pnl_cohort"):
         counts = con.execute(
             f"SELECT {column}, count(*) FROM wallet_categories WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
@@ -283,5 +302,6 @@ STEP = Step(
     name="wallet_categories",
     description="SPEC §10 categories with confidences, Kirilenko classes, wash-trade flags and cohorts; on simulated "
                 "data also their precision / recall / F1 against the planted archetypes.",
-    reads=("wallet_features", "wallet_scores", "wallet_pnl", "fills"), writes=(CATEGORIES_TABLE,), run=_run,
+    reads=("wallet_features", "wallet_scores", "wallet_pnl", "fills", "account_state"), writes=(CATEGORIES_TABLE,),
+    run=_run,
 )

@@ -1,5 +1,5 @@
 """The Info REST endpoint (``POST /info``): the markets (perps, spot pairs, builder-dex perps, with
-their 24 h volumes) and candle snapshots.
+their 24 h volumes), candle snapshots and a wallet's perp account state (``clearinghouseState``).
 
 Requests are weighted against Hyperliquid's 1200-per-minute budget by a token bucket. A
 network failure becomes a :class:`UserError` with the (masked) URL, never a traceback.
@@ -28,6 +28,25 @@ EXTRA_PER_ITEMS = {"candleSnapshot": 60, "userFills": 20, "userFillsByTime": 20,
                    "historicalOrders": 20, "fundingHistory": 20, "userFunding": 20}
 
 
+class InfoHTTPError(UserError):
+    """The Info endpoint answered an HTTP error status. ``status`` lets a poller tell a rate limit (429) or a
+    server fault (5xx), which it backs off from and retries, from a refused request (4xx), which it does not
+    repeat; ``retry_after_s`` is the server's ``Retry-After`` when it sent one."""
+
+    def __init__(self, message: str, status: int, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after(exc: urllib.error.HTTPError) -> float | None:
+    raw = exc.headers.get("Retry-After") if exc.headers is not None else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None  # an HTTP date: rare, and the caller's own backoff applies
+
+
 class InfoClient:
     """Small blocking client; one instance per process so the weight budget is shared."""
 
@@ -46,7 +65,8 @@ class InfoClient:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
-            raise UserError(f"info endpoint {mask_url(self.url)} answered HTTP {exc.code}") from None
+            raise InfoHTTPError(f"info endpoint {mask_url(self.url)} answered HTTP {exc.code}", exc.code,
+                                _retry_after(exc)) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise UserError(f"cannot reach info endpoint {mask_url(self.url)}: {reason}") from None
@@ -92,6 +112,14 @@ class InfoClient:
             except (TypeError, KeyError, ValueError, AttributeError):
                 continue
         return volumes
+
+    def clearinghouse_state(self, user: str, dex: str = "") -> Any:
+        """The perp account summary of ``user`` (weight 2): margin summaries, withdrawable, open positions and
+        the exchange ``time``; with ``dex`` that builder dex's clearinghouse."""
+        payload: dict[str, Any] = {"type": "clearinghouseState", "user": user}
+        if dex:
+            payload["dex"] = dex
+        return self.post(payload)
 
     def candle_snapshot(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """Candles of ``coin`` opening in [start_ms, end_ms] (the last 5000 at most)."""

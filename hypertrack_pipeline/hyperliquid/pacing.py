@@ -8,28 +8,41 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class TokenBucket:
-    """``rate_per_min`` tokens a minute, at most ``burst`` saved up; ``take`` blocks until one is free."""
+    """``rate_per_min`` tokens a minute, at most ``burst`` saved up; ``take`` blocks until one is free.
 
-    def __init__(self, rate_per_min: float, burst: float | None = None) -> None:
+    ``clock`` (seconds, monotonic) is injectable so a caller that sleeps on its own (the account poller)
+    can be driven by a simulated clock in tests; ``start_full=False`` starts with an empty bucket.
+    """
+
+    def __init__(self, rate_per_min: float, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, start_full: bool = True) -> None:
         if rate_per_min <= 0:
             raise ValueError("rate_per_min must be positive")
         self.rate = rate_per_min / 60.0
         self.capacity = float(burst if burst is not None else max(1.0, rate_per_min / 20))
-        self._tokens = self.capacity
-        self._last = time.monotonic()
+        self._clock = clock
+        self._tokens = self.capacity if start_full else 0.0
+        self._last = clock()
         self._lock = threading.Lock()
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
         self._last = now
 
+    def wait_time(self, n: float = 1.0) -> float:
+        """Seconds until ``n`` tokens are there (0: now); takes nothing."""
+        with self._lock:
+            self._refill(self._clock())
+            return max(0.0, (n - self._tokens) / self.rate)
+
     def try_take(self, n: float = 1.0) -> bool:
         """Take ``n`` tokens if they are there now, without waiting."""
         with self._lock:
-            self._refill(time.monotonic())
+            self._refill(self._clock())
             if self._tokens >= n:
                 self._tokens -= n
                 return True
@@ -39,7 +52,7 @@ class TokenBucket:
         """Wait for ``n`` tokens; False when ``stop`` was set while waiting."""
         while True:
             with self._lock:
-                now = time.monotonic()
+                now = self._clock()
                 self._refill(now)
                 if self._tokens >= n:
                     self._tokens -= n

@@ -1,6 +1,7 @@
-"""The recorder process: Hyperliquid WebSocket streams + HyperEVM → landing zone.
+"""The recorder process: Hyperliquid WebSocket streams + HyperEVM + polled account state → landing zone.
 
-Threads: one per WebSocket connection (read, parse, buffer), one for HyperEVM, and the main
+Threads: one per WebSocket connection (read, parse, buffer), one for HyperEVM, one polling Info
+``clearinghouseState`` for the tracked wallets (:mod:`.account`), and the main
 thread, which owns the disk: time-based flushes, size-triggered flushes, hour closing, the status
 display, and the clean shutdown on SIGINT/SIGTERM or ``max_runtime_s`` (flush everything, close
 every hour written, the running ones as recorded, write the collection report).
@@ -29,6 +30,7 @@ from hypertrack_pipeline.hyperliquid.markets import coin_volumes, fit_subscripti
 from hypertrack_pipeline.hyperliquid.pacing import MAX_SUBSCRIPTIONS, Limits
 from hypertrack_pipeline.hyperliquid.session import SessionOptions, WsConnection, plan_connections
 from hypertrack_pipeline.hyperliquid.wire import BadMessage, parse_frame
+from hypertrack_pipeline.recorder.account import AccountOptions
 from hypertrack_pipeline.recorder.candles import CandleCompleter
 from hypertrack_pipeline.recorder.dedupe import RecentTrades
 from hypertrack_pipeline.recorder.report import render_report, write_report
@@ -38,6 +40,7 @@ from hypertrack_pipeline.recorder.writer import LandingWriter
 log = logging.getLogger(__name__)
 WS_STREAMS = ("trades", "bbo", "l2book", "candles")
 EVM_STREAMS = ("evm_blocks", "evm_transactions", "evm_token_transfers")
+ACCOUNT_STREAMS = ("account_state", "account_positions")
 # The landed stream's exchange-time column index (trades: time; bbo/l2book: time; candles: t).
 _TIME_IDX = {"trades": 4, "bbo": 1, "l2book": 1, "candles": 2}
 _WIRE_STREAM = {"trades": "trades", "bbo": "bbo", "l2Book": "l2book", "candle": "candles"}
@@ -65,6 +68,7 @@ class RecorderOptions:
     max_frame_bytes: int = 8 << 20
     status_interval_s: float = 5.0
     session: SessionOptions = field(default_factory=SessionOptions)
+    account: AccountOptions = field(default_factory=AccountOptions)
     settings_view: dict[str, str] = field(default_factory=dict)  # masked, for the report
 
 
@@ -78,6 +82,7 @@ class Recorder:
         self.counters = Counters()
         self.ws_streams = [s for s in WS_STREAMS if s in opts.streams]
         self.evm_on = any(s in opts.streams for s in EVM_STREAMS)
+        self.account_on = any(s in opts.streams for s in ACCOUNT_STREAMS)
         self.writer = LandingWriter(
             Path(opts.data_dir) / "raw",
             opts.streams,
@@ -98,6 +103,7 @@ class Recorder:
         self._fatal: str | None = None
         self.info = None
         self.gap_filler = None
+        self.account = None
 
     # ---- listener (called from connection threads) -----------------------------------------
     def on_frame(self, conn: WsConnection, frame: bytes, recv_ns: int) -> None:
@@ -272,6 +278,16 @@ class Recorder:
         )
         self.evm.start()
 
+    def _start_account(self) -> None:
+        """Poll clearinghouseState for the tracked wallets (the pipeline's file, plus --account-wallets)."""
+        from hypertrack_pipeline.recorder.account import AccountPoller, TrackedWallets
+
+        opts = self.opts.account
+        tracked = TrackedWallets(Path(self.opts.data_dir) / "state" / "tracked_wallets.json", opts.top, opts.wallets)
+        self.account = AccountPoller(self.info, self.writer, self.counters, tracked, self.stop_event, opts,
+                                     say=lambda line: print(f"[record] {line}", file=self.out, flush=True))
+        self.account.start()
+
     def request_stop(self, *_: object) -> None:
         self.stop_event.set()
 
@@ -287,6 +303,8 @@ class Recorder:
         out = [(f"ws{c.index}", c.state, c.reconnects) for c in self.connections]
         if self.evm is not None:
             out.append(("evm", self.evm.state.split(":")[0], 0))
+        if self.account is not None:
+            out.append(("account", self.account.state, self.account.backoffs))
         return out
 
     def run(self, install_signals: bool = True) -> int:
@@ -319,6 +337,8 @@ class Recorder:
             conn.start()
         if self.evm_on:
             self._start_evm()
+        if self.account_on:
+            self._start_account()
         print(
             f"[record] {len(self.coins)} coins, streams {','.join(self.opts.streams)}, "
             f"{len(plans)} connection(s) to {mask_url(self.opts.ws_url)}, landing in {self.opts.data_dir}",
@@ -357,6 +377,8 @@ class Recorder:
                 self.evm.join(timeout=5.0)
             if self.gap_filler is not None:
                 self.gap_filler.join(timeout=5.0)
+            if self.account is not None:
+                self.account.join(timeout=15.0)  # a request in flight ends within the Info client's timeout
             self._complete_candles()
             for stream, key in self.writer.finish():
                 log.info("closed %s hour %s on stop", stream, key)
@@ -388,6 +410,8 @@ class Recorder:
             extra["evm blocks read"] = str(self.evm.blocks)
             extra["evm rpc requests"] = str(self.evm.reader.requests)
             extra["evm next block"] = str(self.evm.next_block)
+        if self.account is not None:
+            extra.update(self.account.summary())
         text = render_report(
             self.writer.stats, self.counters, self.opts.settings_view, started, datetime.now(UTC), reconnects, extra
         )

@@ -22,8 +22,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--markets", default="perp",
                    help="which markets 'every listed coin' covers: a comma list of perp, spot, dex (or all); "
                    "beyond Hyperliquid's 1000 subscriptions the highest-volume coins are kept (default %(default)s)")
-    p.add_argument("--streams", help="comma-separated: trades,bbo,l2book,candles,evm (default: all, or "
+    p.add_argument("--streams", help="comma-separated: trades,bbo,l2book,candles,evm,account (default: all, or "
                    "HYPERTRACK_STREAMS / RECORD_* flags)")
+    p.add_argument("--account-top", type=int, dest="account_top",
+                   help="account stream: poll the top N wallets by notional of <data>/state/tracked_wallets.json, "
+                   "plus every whale / profitable wallet it lists (default 200, or HYPERTRACK_ACCOUNT_TOP)")
+    p.add_argument("--account-share", dest="account_share",
+                   help="account stream: share of Hyperliquid's 1200 Info weight a minute to poll with; "
+                   "clearinghouseState weighs 2, so 0.25 = 150 polls a minute (default 0.25, or HYPERTRACK_ACCOUNT_SHARE)")
+    p.add_argument("--account-wallets", dest="account_wallets",
+                   help="account stream: comma-separated wallets (0x…) to poll as well, first in the rotation")
     p.add_argument("--flush-seconds", type=float, help="write buffered rows at least this often, in seconds "
                    "(default 10, or HYPERTRACK_FLUSH_SECONDS)")
     p.add_argument("--close-grace", type=float, dest="close_grace",
@@ -56,10 +64,11 @@ def _positive(name: str, value: float | None) -> None:
 
 def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported lazily)
     """Settings (environment, .env) overridden by flags → RecorderOptions."""
-    from hypertrack_pipeline.config import _url, load_settings, parse_streams
+    from hypertrack_pipeline.config import _url, account_share, load_settings, parse_streams
     from hypertrack_pipeline.errors import UserError
     from hypertrack_pipeline.hyperliquid.markets import parse_markets
     from hypertrack_pipeline.hyperliquid.session import SessionOptions
+    from hypertrack_pipeline.recorder.account import AccountOptions
     from hypertrack_pipeline.recorder.app import RecorderOptions
 
     for name in ("flush_seconds", "close_grace", "max_runtime", "ping_interval", "stall_timeout", "status_interval"):
@@ -67,6 +76,8 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
             _positive("--" + name.replace("_", "-"), getattr(args, name))
     if args.close_grace is not None and args.close_grace < 0:
         raise UserError(f"--close-grace must be ≥ 0, got {args.close_grace:g}")
+    if getattr(args, "account_top", None) is not None and args.account_top < 0:
+        raise UserError(f"--account-top must be ≥ 0, got {args.account_top}")
     if not 1 <= args.max_connections <= 10:
         raise UserError(f"--max-connections must be between 1 and 10, got {args.max_connections}")
     overrides: dict[str, object] = {
@@ -77,6 +88,9 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
         "streams": parse_streams(args.streams) if args.streams else None,
         "flush_seconds": args.flush_seconds,
         "close_grace_seconds": args.close_grace,
+        "account_top": getattr(args, "account_top", None),
+        "account_share": account_share("--account-share", args.account_share)
+        if getattr(args, "account_share", None) is not None else None,
     }
     settings = load_settings(data_dir=args.data_dir, **overrides)
     markets = parse_markets(getattr(args, "markets", None) or "perp")
@@ -86,6 +100,8 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
         if not coins:
             raise UserError("--coins: no coin given")
     return RecorderOptions(
+        account=AccountOptions(share=settings.account_share, top=settings.account_top,
+                               wallets=parse_wallets(getattr(args, "account_wallets", None))),
         data_dir=settings.data_dir,
         streams=settings.streams,
         ws_url=settings.ws_url,
@@ -105,6 +121,24 @@ def options_from_args(args: argparse.Namespace):  # -> RecorderOptions (imported
         session=SessionOptions(ping_interval_s=args.ping_interval, stall_timeout_s=args.stall_timeout),
         settings_view=settings.describe(),
     )
+
+
+def parse_wallets(raw: str | None) -> tuple[str, ...]:
+    """``--account-wallets 0xA…,0xB…`` → lowercase addresses; anything that is not an address is an error."""
+    from hypertrack_pipeline.errors import UserError
+    from hypertrack_pipeline.hyperliquid.account import normalize_address
+
+    if not raw:
+        return ()
+    out: list[str] = []
+    for item in (w.strip() for w in raw.split(",")):
+        if not item:
+            continue
+        addr = normalize_address(item)
+        if addr is None:
+            raise UserError(f"--account-wallets: {item[:60]!r} is not a wallet address (0x + 40 hex digits)")
+        out.append(addr)
+    return tuple(dict.fromkeys(out))
 
 
 def url_secrets(*urls: str | None) -> list[str]:

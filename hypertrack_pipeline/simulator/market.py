@@ -62,7 +62,8 @@ IMPACT_PER_USD = 1e-10  # permanent log impact per USD of signed taker notional 
 LEVEL_USD = 250_000.0  # depth per price level a whale walks through
 ZERO_HASH_SHARE = 0.2
 RETAIL_MAKER_SHARE = 0.02
-ALL_GROUPS = tuple(STREAM_GROUPS)
+# Every market stream group; account state is polled per wallet by the recorder, not simulated into the zone.
+ALL_GROUPS = tuple(g for g in STREAM_GROUPS if g != "account")
 
 
 @dataclass(frozen=True)

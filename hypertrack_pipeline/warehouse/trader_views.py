@@ -11,6 +11,11 @@ start points, marked at that hour). Cohorts are the wallet's current ones (size
 ladder on peak position value, PnL ladder on net PnL; see ``wallet_categories``): "how are today's whales
 positioned, hour by hour". Positions before a wallet's first fill are the exchange's ``startPosition``
 where the node archives hold it (``wallet_positions.seeded_position``), else 0.
+
+Where the recorder polls a wallet's account (``account_state`` / ``account_positions``, the tracked wallets
+only), the views add what the trade stream cannot know: the leaderboards' ``roi`` (net PnL over the latest
+equity) and the holders' liquidation price and distance. Everyone else gets NULL there, and both views work
+on empty account tables.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ LEADERBOARDS_VIEW = Table(
         Column("primary_category", "VARCHAR", "from wallet_categories"),
         Column("categories", "VARCHAR", "from wallet_categories (JSON [[name, confidence], …])"),
         Column("size_cohort", "VARCHAR", "from wallet_categories"),
+        Column("roi", "DOUBLE", "net_pnl / the wallet's latest account equity (account_state); null where the "
+               "recorder never polled it or the equity is not positive"),
     ),
     view_sql=f"""
 WITH last AS (SELECT max(hour) AS h FROM wallet_pnl_hourly),
@@ -71,12 +78,14 @@ WITH last AS (SELECT max(hour) AS h FROM wallet_pnl_hourly),
               LEFT JOIN startv s ON s.period = b.period AND s.wallet = e.wallet
               LEFT JOIN vol ON vol.period = b.period AND vol.wallet = e.wallet
               LEFT JOIN fee ON fee.period = b.period AND fee.wallet = e.wallet
-              WHERE coalesce(vol.fills, 0) > 0 OR e.v - coalesce(s.v, 0) <> 0)
+              WHERE coalesce(vol.fills, 0) > 0 OR e.v - coalesce(s.v, 0) <> 0),
+     equity AS (SELECT wallet, arg_max(account_value, time_ms) AS equity FROM account_state GROUP BY wallet)
 SELECT r.period, r.wallet, r.pnl, r.fees, r.pnl - r.fees AS net_pnl, r.volume, r.fills,
        row_number() OVER (PARTITION BY r.period ORDER BY r.pnl - r.fees DESC, r.wallet) AS pnl_rank,
        row_number() OVER (PARTITION BY r.period ORDER BY r.volume DESC, r.wallet) AS volume_rank,
-       c.primary_category, CAST(c.categories AS VARCHAR) AS categories, c.size_cohort
-FROM rows r LEFT JOIN wallet_categories c USING (wallet)
+       c.primary_category, CAST(c.categories AS VARCHAR) AS categories, c.size_cohort,
+       CASE WHEN q.equity > 0 THEN (r.pnl - r.fees) / q.equity END AS roi
+FROM rows r LEFT JOIN wallet_categories c USING (wallet) LEFT JOIN equity q USING (wallet)
 ORDER BY r.ord, pnl_rank""",
 )
 
@@ -114,6 +123,9 @@ HOLDERS_TABLE = Table(
         Column("share_of_open_interest", "DOUBLE NOT NULL", "notional / the coin's open notional (longs + shorts) / 2"),
         Column("primary_category", "VARCHAR", "from wallet_categories"),
         Column("size_cohort", "VARCHAR", "from wallet_categories"),
+        Column("liq_px", "DOUBLE", "the exchange's liquidation price of this position at the wallet's latest "
+               "account poll (account_positions), when that poll holds it on the same side; null otherwise"),
+        Column("liq_dist", "DOUBLE", "|mark − liq_px| / mark: how far the price must move to liquidate it"),
     ),
 )
 
@@ -126,14 +138,16 @@ def build_leaderboards(con: duckdb.DuckDBPyConnection) -> dict:
 
 def build_positioning(con: duckdb.DuckDBPyConnection) -> dict:
     """Rebuild ``coin_positioning``: per (wallet, coin) the position at each hour end with a fill, turned into
-    per-(coin, cohort) deltas of long/short base units and wallets, summed over a full hour grid."""
+    per-(coin, cohort) deltas of long/short base units and wallets, summed over a full hour grid. Sizes are
+    summed as DECIMAL: exact, so a flat cohort reads 0 (not float residue) and every run gives the same
+    numbers whatever the order of the parallel sums."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _pos_hours AS
         WITH q AS (SELECT wallet, coin, time_ms - time_ms % {_HOUR_MS} AS hour_ms,
-                          sum(side_sign * sz) FILTER (WHERE wallet <> counterparty) AS dq
+                          sum((side_sign * sz)::DECIMAL(38, 12)) FILTER (WHERE wallet <> counterparty) AS dq
                    FROM fills GROUP BY ALL),
              p AS (SELECT q.wallet, q.coin, q.hour_ms,
-                          coalesce(w.seeded_position, 0)
+                          coalesce(w.seeded_position, 0)::DECIMAL(38, 12)
                           + sum(coalesce(q.dq, 0)) OVER (PARTITION BY q.wallet, q.coin ORDER BY q.hour_ms) AS position
                    FROM q LEFT JOIN wallet_positions w USING (wallet, coin))
         SELECT wallet, coin, hour_ms,
@@ -183,14 +197,21 @@ def build_holders(con: duckdb.DuckDBPyConnection) -> dict:
         WITH open AS (SELECT wallet, coin, position, avg_cost, unrealized_pnl, last_mid,
                              abs(position) * coalesce(last_mid, avg_cost) AS notional
                       FROM wallet_positions WHERE position <> 0),
-             oi AS (SELECT coin, sum(notional) / 2 AS oi FROM open GROUP BY coin)
+             oi AS (SELECT coin, sum(notional) / 2 AS oi FROM open GROUP BY coin),
+             polled AS (SELECT wallet, max(time_ms) AS time_ms FROM account_state GROUP BY wallet),
+             liq AS (SELECT a.wallet, a.coin, a.size, a.liquidation_px, a.mark_px
+                     FROM account_positions a JOIN polled USING (wallet, time_ms))
         SELECT o.coin, row_number() OVER (PARTITION BY o.coin ORDER BY o.notional DESC, o.wallet) AS rank,
                o.wallet, CASE WHEN o.position > 0 THEN 'long' ELSE 'short' END AS side,
                abs(o.position)::DOUBLE AS size, o.notional::DOUBLE AS notional, o.avg_cost::DOUBLE AS entry_px,
                o.last_mid AS mark, o.unrealized_pnl::DOUBLE AS unrealized_pnl,
                CASE WHEN oi.oi > 0 THEN o.notional / oi.oi ELSE 0 END::DOUBLE AS share_of_open_interest,
-               c.primary_category, c.size_cohort
+               c.primary_category, c.size_cohort, l.liquidation_px AS liq_px,
+               CASE WHEN coalesce(o.last_mid, l.mark_px) > 0
+                    THEN abs(coalesce(o.last_mid, l.mark_px) - l.liquidation_px) / coalesce(o.last_mid, l.mark_px)
+               END AS liq_dist
         FROM open o JOIN oi USING (coin) LEFT JOIN wallet_categories c USING (wallet)
+        LEFT JOIN liq l ON l.wallet = o.wallet AND l.coin = o.coin AND sign(l.size) = sign(o.position)
         QUALIFY rank <= {HOLDERS_PER_COIN}
         ORDER BY o.coin, rank""")
     rows, coins = con.execute("SELECT count(*), count(DISTINCT coin) FROM coin_holders").fetchall()[0]
@@ -206,6 +227,6 @@ STEP = Step(
     name="trader_views",
     description="Leaderboards by window, positioning by cohort per coin and hour, the largest holders per coin.",
     reads=("wallet_pnl_hourly", "wallet_positions", "fills", "trades", "bbo", "l2_snapshots", "exchange_fills",
-           "wallet_categories"),
+           "wallet_categories", "account_state", "account_positions"),
     writes=(LEADERBOARDS_VIEW, POSITIONING_TABLE, HOLDERS_TABLE), run=_run,
 )

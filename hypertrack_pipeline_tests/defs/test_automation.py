@@ -16,8 +16,8 @@ from hypertrack_pipeline.landing.zone import Hour, closed_hours, mark_closed, wr
 
 TRADER_VIEWS = {"leaderboards", "coin_positioning", "coin_holders"}
 HOURLY_CHAIN = {"wallet_positions", "wallet_pnl", "wallet_pnl_hourly", "pnl_reconciliation", "wallet_features",
-                "wallet_scores", "wallet_categories", *TRADER_VIEWS, "final_report", "wallet_dashboard",
-                "warehouse_snapshot"}
+                "wallet_scores", "wallet_categories", *TRADER_VIEWS, "tracked_wallets", "alerts", "final_report",
+                "wallet_dashboard", "warehouse_snapshot"}
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +133,8 @@ def test_an_asset_older_than_its_inputs_is_rebuilt_by_the_cli(data):
     assert summary.assets_built == []  # the retrain chain waits for the retrain
     instance.report_runless_asset_event(dg.AssetMaterialization("wallet_features"))
     summary = materialize(load_settings(data), say=lambda _: None)
-    assert set(summary.assets_built) == {"wallet_scores", "wallet_categories", *TRADER_VIEWS, "final_report",
-                                         "wallet_dashboard", "warehouse_snapshot"}
+    assert set(summary.assets_built) == {"wallet_scores", "wallet_categories", *TRADER_VIEWS, "tracked_wallets",
+                                         "alerts", "final_report", "wallet_dashboard", "warehouse_snapshot"}
 
 
 def test_an_asset_that_keeps_failing_is_retried_on_new_data_not_on_every_tick(data):

@@ -30,7 +30,7 @@ def test_graph_has_every_stage_and_derives_it_from_the_declarations():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {t.name for t in all_tables() if not t.internal} | {s.asset for s in STEPS if s.asset}
-    assert {s.name for s in defs.sensors} == {"landing_sensor", "refresh_automation"}
+    assert {s.name for s in defs.sensors} == {"landing_sensor", "refresh_automation", "alert_webhook"}
     assert not list(defs.schedules)  # the daily retrain is part of the plan, not a schedule that can pile on
     for step in STEPS:  # deps are exactly the step's declared reads
         for out in step.outputs:
@@ -52,7 +52,8 @@ def test_every_table_asset_reports_its_declared_column_schema():
         schema = spec.metadata.get("dagster/column_schema")
         name = spec.key.to_user_string()
         if schema is None:
-            assert name in {"wallet_model", "final_report", "wallet_dashboard", "warehouse_snapshot"}, name
+            assert name in {"wallet_model", "final_report", "wallet_dashboard", "warehouse_snapshot",
+                            "tracked_wallets"}, name
             continue
         assert [c.name for c in schema.columns] == list(table(name).column_names()), name
 
@@ -100,7 +101,7 @@ def test_dg_dev_lists_assets_and_sensors(tmp_path):
         assert data, "dagster dev did not answer in time"
         assets = {"/".join(a["assetKey"]["path"]) for a in data["assetNodes"]}
         assert {"trades", "fills", "wallet_features", "wallet_model", "final_report", "wallet_dashboard"} <= assets
-        assert {s["name"] for s in data["sensors"]} == {"landing_sensor", "refresh_automation"}
+        assert {s["name"] for s in data["sensors"]} == {"landing_sensor", "refresh_automation", "alert_webhook"}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

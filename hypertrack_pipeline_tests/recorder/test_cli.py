@@ -45,7 +45,7 @@ def test_record_flags_from_environment_defaults(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("RECORD_L2BOOK", "false")
     monkeypatch.setenv("RECORD_EVM", "0")
     opts = options_from_args(parse("--data-dir", str(tmp_path)))
-    assert opts.streams == ("trades", "bbo", "candles")
+    assert opts.streams == ("trades", "bbo", "candles", "account_state", "account_positions")  # RECORD_ACCOUNT: on
     assert opts.ws_url == "wss://api.hyperliquid.xyz/ws" and opts.info_url == "https://api.hyperliquid.xyz/info"
 
 

@@ -35,7 +35,7 @@ def test_kinds_are_checked_and_the_schedule_is_kept_sorted() -> None:
     faults.schedule("stall", 1.0, seconds=2.0)
     assert faults.pending() == [(1.0, "stall", {"seconds": 2.0}), (3.0, "drop", {})]
     assert set(FAULT_KINDS) == {"drop", "stall", "malformed", "truncated", "unknown_channel", "duplicate",
-                                "wrong_type"}
+                                "wrong_type", "info_429"}
 
 
 def test_duplicate_and_stall_leave_state_for_the_pump_and_sessions() -> None:

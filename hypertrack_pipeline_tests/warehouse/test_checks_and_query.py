@@ -29,7 +29,7 @@ from hypertrack_pipeline_tests.warehouse.landing_builder import T0, land
 
 
 def test_checks_pass_on_a_good_load(market_db) -> None:
-    assert check_schema(market_db) == (True, {"tables_checked": 11, "problems": []})
+    assert check_schema(market_db) == (True, {"tables_checked": 13, "problems": []})  # every raw table and view, account_state and account_positions included
     ok, meta = check_no_null_keys(market_db)
     assert ok and meta["null_key_rows"]["fills"] == 0
     assert check_unique_trade_ids(market_db) == (True, {"trades": 5, "duplicates": 0})

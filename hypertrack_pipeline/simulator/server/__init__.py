@@ -3,7 +3,8 @@
 One aiohttp app on one port: WebSocket at ``/`` and ``/ws`` (greeting, subscribe/unsubscribe
 acks, ping/pong, the idle close, the ``trades``/``bbo``/``l2Book``/``candle`` channels),
 ``POST /info`` (``meta`` with an optional ``dex``, ``metaAndAssetCtxs``, ``spotMeta``,
-``spotMetaAndAssetCtxs``, ``perpDexs``, ``candleSnapshot``, ``l2Book``, ``allMids``) and ``POST /evm``
+``spotMetaAndAssetCtxs``, ``perpDexs``, ``candleSnapshot``, ``l2Book``, ``allMids``,
+``clearinghouseState``) and ``POST /evm``
 (JSON-RPC over the simulated HyperEVM tables, enough for web3.py's HTTPProvider).
 
 A simulated clock maps wall time to market time with a speed factor (0 = as fast as possible);
@@ -20,12 +21,14 @@ One module per responsibility, :class:`SimServer` (``app``) wiring them:
 - ``snapshots``: what follows a subscribe ack (:class:`RecentTrades`, :class:`SubscribeSnapshots`)
 - ``faults``: fault injection (:class:`FaultInjector`)
 - ``state``: candles, books, quotes and EVM blocks kept (:class:`MarketState`, :class:`EvmChain`)
+- ``accounts``: each wallet's perp account from the trades played (:class:`AccountBook`)
 - ``sentlog``: what was sent (:class:`SentLog`)
 - ``info``: ``POST /info`` (:class:`InfoEndpoint`); ``rpc``: ``POST /evm`` (:class:`EvmRpc`)
 """
 
 from __future__ import annotations
 
+from hypertrack_pipeline.simulator.server.accounts import AccountBook
 from hypertrack_pipeline.simulator.server.app import SimServer
 from hypertrack_pipeline.simulator.server.clock import SimClock
 from hypertrack_pipeline.simulator.server.faults import FAULT_KINDS, FaultInjector
@@ -39,7 +42,7 @@ from hypertrack_pipeline.simulator.server.source import EventSource, TableSource
 from hypertrack_pipeline.simulator.server.state import EvmChain, MarketState
 
 __all__ = [
-    "CHAIN_ID", "CHANNELS", "DEFAULT_DELISTED", "FAULT_KINDS", "GREETING", "EventSource", "EvmChain", "EvmRpc",
+    "CHAIN_ID", "CHANNELS", "AccountBook", "DEFAULT_DELISTED", "FAULT_KINDS", "GREETING", "EventSource", "EvmChain", "EvmRpc",
     "FaultInjector", "InfoEndpoint", "MarketPump", "MarketState", "RecentTrades", "SentLog", "Sessions",
     "SimClock", "SimServer", "SubscribeSnapshots", "TableSource", "market_source", "shift_times",
 ]

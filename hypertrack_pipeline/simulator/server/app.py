@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from hypertrack_pipeline.errors import UserError
+from hypertrack_pipeline.simulator.server.accounts import AccountBook
 from hypertrack_pipeline.simulator.server.clock import SimClock
 from hypertrack_pipeline.simulator.server.faults import FaultInjector, check_kind
 from hypertrack_pipeline.simulator.server.info import DEFAULT_DELISTED, InfoEndpoint
@@ -45,7 +46,8 @@ class SimServer:
 
     Only wiring and lifecycle live here: the clock (:class:`SimClock`), the pump
     (:class:`MarketPump`), the WebSocket sessions (:class:`Sessions`), fault injection
-    (:class:`FaultInjector`), Info (:class:`InfoEndpoint`) and JSON-RPC (:class:`EvmRpc`) are
+    (:class:`FaultInjector`), the wallets' accounts (:class:`AccountBook`), Info (:class:`InfoEndpoint`)
+    and JSON-RPC (:class:`EvmRpc`) are
     separate pieces, each testable alone.
 
     ``speed``: simulated seconds per wall second (0 = unthrottled). ``start_ms``: market time
@@ -88,9 +90,10 @@ class SimServer:
                                             l2_snapshot_on_subscribe)
         self.sessions.pongs_allowed = self.faults.pongs_allowed
         self.sessions.on_subscribe = self.snapshots
+        self.accounts = AccountBook(source.universe, self.state.mids)
         self.pump = MarketPump(source, self.clock, self.sessions, self.faults, self.state, self.chain,
-                               self.recent, self.sent_log, start_ms)
-        self.info = InfoEndpoint(source, self.state, delisted)
+                               self.recent, self.sent_log, start_ms, self.accounts)
+        self.info = InfoEndpoint(source, self.state, delisted, self.accounts, self.account_time, self.faults.info_refusal)
         self.rpc = EvmRpc(self.chain)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -209,6 +212,16 @@ class SimServer:
         """The simulated clock (ms), or None before the first batch."""
         return self.clock.now()
 
+    def account_time(self) -> int | None:
+        """The instant a clearinghouseState answer describes: the clock, held back to just before the event the
+        pump is playing when the pump lags behind it, so the answer holds the trades up to its ``time`` and
+        none after (None before the first batch)."""
+        now = self.clock.now()
+        frontier = self.pump.frontier
+        if now is None or frontier is None:
+            return now
+        return min(now, frontier - 1)
+
     def pause(self) -> None:
         """Freeze the clock: nothing is sent until :meth:`resume`."""
         self._call(self.clock.pause)
@@ -282,4 +295,5 @@ class SimServer:
             "connections": self.sessions.connection_count, "connections_total": self.connections_total,
             "subscriptions": self.subscription_count(), "sent_messages": dict(self.sent_messages),
             "faults": dict(self.fault_counts), "sim_time_ms": self.clock.now(), "done": self.pump.done.is_set(),
+            "info_requests": dict(self.info.requests), "info_refused": dict(self.info.refused),
         }

@@ -1,4 +1,5 @@
-"""Fault injection: drops, stalls, bad frames and duplicates, now or on a wall-clock schedule."""
+"""Fault injection: drops, stalls, bad frames, duplicates and rate-limited Info answers, now or on a
+wall-clock schedule."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypertrack_pipeline.simulator.server.clock import SimClock
 from hypertrack_pipeline.simulator.server.sessions import Connection, Sessions
 from hypertrack_pipeline.simulator.wire import ZERO_HASH
 
-FAULT_KINDS = ("drop", "stall", "malformed", "truncated", "unknown_channel", "duplicate", "wrong_type")
+FAULT_KINDS = ("drop", "stall", "malformed", "truncated", "unknown_channel", "duplicate", "wrong_type", "info_429")
 
 
 def check_kind(kind: str) -> None:
@@ -32,7 +33,9 @@ class FaultInjector:
     kinds: ``drop`` (abort every connection, no close frame), ``stall`` (``seconds``; no data,
     and no pongs either with ``pongs=True``), ``malformed`` (a non-JSON frame), ``truncated`` (a
     cut trades frame), ``unknown_channel``, ``duplicate`` (``n`` next data messages sent twice),
-    ``wrong_type`` (a trades frame whose ``px`` is a list).
+    ``wrong_type`` (a trades frame whose ``px`` is a list), ``info_429`` (the Info endpoint answers HTTP 429,
+    Hyperliquid's rate-limit answer, to the next ``n`` requests (default 5) or for ``seconds``; ``type``
+    limits it to one request type, e.g. ``clearinghouseState``; ``status`` answers another code, e.g. 502).
     """
 
     def __init__(self, sessions: Sessions, clock: SimClock) -> None:
@@ -42,6 +45,10 @@ class FaultInjector:
         self.stall_until = 0.0
         self.stall_pongs_until = 0.0
         self.duplicate_left = 0
+        self.info_refuse_left = 0
+        self.info_refuse_until = 0.0
+        self.info_refuse_type: str | None = None
+        self.info_refuse_status = 429
         self._schedule: list[tuple[float, str, dict[str, Any]]] = []
         self._started_wall = time.monotonic()
 
@@ -83,6 +90,17 @@ class FaultInjector:
             return 2
         return 1
 
+    def info_refusal(self, kind: object) -> int | None:
+        """The HTTP status to refuse this Info request with (``info_429``), or None to answer it."""
+        if self.info_refuse_type is not None and kind != self.info_refuse_type:
+            return None
+        if self.info_refuse_until > time.monotonic():
+            return self.info_refuse_status
+        if self.info_refuse_left > 0:
+            self.info_refuse_left -= 1
+            return self.info_refuse_status
+        return None
+
     async def wait_stall(self) -> bool:
         """Sleep while a ``stall`` lasts; True if it slept."""
         slept = False
@@ -105,6 +123,14 @@ class FaultInjector:
             return 0
         if kind == "duplicate":
             self.duplicate_left += int(params.get("n", 1))
+            return 0
+        if kind == "info_429":
+            self.info_refuse_type = params.get("type")
+            self.info_refuse_status = int(params.get("status", 429))
+            if "seconds" in params:
+                self.info_refuse_until = max(self.info_refuse_until, time.monotonic() + float(params["seconds"]))
+            else:
+                self.info_refuse_left += int(params.get("n", 5))
             return 0
         if kind == "drop":
             for conn in conns:

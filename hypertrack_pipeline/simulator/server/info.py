@@ -1,14 +1,19 @@
 """``POST /info``: the Info REST endpoint (``meta`` with an optional ``dex``, ``metaAndAssetCtxs``,
-``spotMeta``, ``spotMetaAndAssetCtxs``, ``perpDexs``, ``candleSnapshot``, ``l2Book``, ``allMids``)."""
+``spotMeta``, ``spotMetaAndAssetCtxs``, ``perpDexs``, ``candleSnapshot``, ``l2Book``, ``allMids``,
+``clearinghouseState``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from hypertrack_pipeline.simulator.server.accounts import AccountBook
 from hypertrack_pipeline.simulator.server.responses import json_response
 from hypertrack_pipeline.simulator.server.source import EventSource
 from hypertrack_pipeline.simulator.server.state import MarketState
@@ -25,6 +30,7 @@ from hypertrack_pipeline.simulator.wire import decimal_string
 
 DEFAULT_DELISTED = ("LUNA", "FTT")
 _BAD_BODY = "Failed to deserialize the JSON body into the target type"
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 class InfoEndpoint:
@@ -37,10 +43,17 @@ class InfoEndpoint:
     are the main dex's perps (``meta``). Asset contexts carry the 24 h volume of the played candles.
     """
 
-    def __init__(self, source: EventSource, state: MarketState, delisted: Sequence[str] = DEFAULT_DELISTED) -> None:
+    def __init__(self, source: EventSource, state: MarketState, delisted: Sequence[str] = DEFAULT_DELISTED,
+                 accounts: AccountBook | None = None, now_ms: Callable[[], int | None] | None = None,
+                 refusal: Callable[[object], int | None] | None = None) -> None:
         self.source = source
         self.state = state
         self.delisted = tuple(delisted)
+        self.accounts = accounts or AccountBook(source.universe, state.mids)
+        self.now_ms = now_ms or (lambda: None)
+        self.refusal = refusal or (lambda _kind: None)  # fault injection: a status to refuse a request with
+        self.requests: Counter[str] = Counter()  # per request type, answered or refused (tests count them)
+        self.refused: Counter[str] = Counter()
 
     async def handle(self, request: web.Request) -> web.Response:
         """The aiohttp handler of ``POST /info``."""
@@ -49,6 +62,11 @@ class InfoEndpoint:
         except ValueError:
             return web.Response(status=400, text="Failed to parse the request body as JSON")
         kind = body.get("type") if isinstance(body, dict) else None
+        self.requests[str(kind)] += 1
+        status = self.refusal(kind)
+        if status is not None:
+            self.refused[str(kind)] += 1
+            return web.Response(status=status, text="rate limited" if status == 429 else "server error")
         dex = body.get("dex") if isinstance(body, dict) else None
         if dex is not None and not isinstance(dex, str):
             return web.Response(status=422, text=_BAD_BODY)
@@ -76,6 +94,11 @@ class InfoEndpoint:
             return json_response(self.state.book_data(body.get("coin")))
         if kind == "allMids":
             return json_response(self.state.mids())
+        if kind == "clearinghouseState":
+            user = body.get("user")
+            if not isinstance(user, str) or not _ADDRESS.match(user):
+                return web.Response(status=422, text=_BAD_BODY)
+            return json_response(self.accounts.clearinghouse_state(user, self._now(), dex or ""))
         return web.Response(status=422, text=_BAD_BODY)
 
     def _names(self, kind: str) -> list[str]:
@@ -93,6 +116,13 @@ class InfoEndpoint:
         universe += [{"name": d, "szDecimals": 1, "maxLeverage": 3, "isDelisted": True}
                      for d in self.delisted if d not in known]
         return {"universe": universe}
+
+    def _now(self) -> int:
+        """The simulated clock (the replay time the answer describes), else the start, else the wall clock."""
+        now = self.now_ms()
+        if now is None:
+            now = self.source.start_ms
+        return int(now) if now is not None else int(time.time() * 1000)
 
     def spot_meta(self) -> dict[str, Any]:
         """The ``spotMeta`` answer: the spot pairs of the universe and their tokens."""

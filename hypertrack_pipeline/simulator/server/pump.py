@@ -7,6 +7,7 @@ import queue
 import threading
 from typing import Any
 
+from hypertrack_pipeline.simulator.server.accounts import AccountBook
 from hypertrack_pipeline.simulator.server.clock import SimClock
 from hypertrack_pipeline.simulator.server.faults import FaultInjector
 from hypertrack_pipeline.simulator.server.sentlog import SentLog
@@ -14,7 +15,7 @@ from hypertrack_pipeline.simulator.server.sessions import Sessions
 from hypertrack_pipeline.simulator.server.snapshots import RecentTrades
 from hypertrack_pipeline.simulator.server.source import EventSource
 from hypertrack_pipeline.simulator.server.state import EvmChain, MarketState
-from hypertrack_pipeline.simulator.wire import EVM, EventBatch, WireEvent
+from hypertrack_pipeline.simulator.wire import EVM, TRADES, EventBatch, WireEvent
 
 _YIELD_EVERY = 128  # events sent between yields to the loop when catching up
 
@@ -24,15 +25,16 @@ class MarketPump:
 
     A producer thread encodes the source's batches ahead (a queue of two), so the send loop only
     copies bytes. For each event the pump waits for the clock and any ``stall``, updates the
-    market state (or the EVM chain), then sends the frame to the subscribers (twice under a
+    market state (or the EVM chain; trades go to the account book), then sends the frame to the subscribers (twice under a
     ``duplicate`` fault) and logs it. Events before ``start_ms`` only update state. ``done`` is
     set when the source is exhausted or failed (``error`` then says why).
     """
 
     def __init__(self, source: EventSource, clock: SimClock, sessions: Sessions, faults: FaultInjector,
                  state: MarketState, chain: EvmChain, recent: RecentTrades, sent_log: SentLog,
-                 start_ms: int | None = None) -> None:
+                 start_ms: int | None = None, accounts: AccountBook | None = None) -> None:
         self.source = source
+        self.accounts = accounts  # positions per wallet, from every trade played
         self.clock = clock
         self.sessions = sessions
         self.faults = faults
@@ -42,6 +44,8 @@ class MarketPump:
         self.sent_log = sent_log
         self.start_ms = start_ms
         self.done = threading.Event()
+        # every event before this exchange time has been played, none at or after it (None: all played)
+        self.frontier: int | None = None
         self.error: BaseException | None = None
         self._stopping = threading.Event()
         self._batches: queue.Queue[Any] = queue.Queue(maxsize=2)  # encoded batches, producer → pump
@@ -89,6 +93,7 @@ class MarketPump:
         except Exception as exc:  # noqa: BLE001 - kept for wait_done()/error: tests see why, not a hang
             self.error = exc
         finally:
+            self.frontier = None
             self.done.set()
 
     async def play(self, batch: EventBatch) -> None:
@@ -100,6 +105,7 @@ class MarketPump:
             self.clock.anchor(self.start_ms if self.start_ms is not None else (self.source.start_ms or events[0].time))
         since_yield = 0
         for ev in events:
+            self.frontier = ev.time
             if await self.clock.wait_due(ev.time):
                 since_yield = 0
             if await self.faults.wait_stall():
@@ -123,8 +129,12 @@ class MarketPump:
             if since_yield >= _YIELD_EVERY:
                 since_yield = 0
                 await asyncio.sleep(0)
+        # the batch covers its time up to end_ms: the next event comes at or after it
+        self.frontier = max(events[-1].time + 1, batch.end_ms or 0)
 
     def _keep(self, ev: WireEvent) -> None:
+        if ev.channel == TRADES and self.accounts is not None:
+            self.accounts.feed(ev.payload, ev.time)
         if ev.state is None:
             return
         if ev.channel == EVM:
