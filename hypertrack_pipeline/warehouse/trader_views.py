@@ -52,6 +52,7 @@ LEADERBOARDS_VIEW = Table(
         Column("size_cohort", "VARCHAR", "from wallet_categories"),
         Column("roi", "DOUBLE", "net_pnl / the wallet's latest account equity (account_state); null where the "
                "recorder never polled it or the equity is not positive"),
+        Column("skill_confidence", "DOUBLE", "P(edge > 0) of the wallet's mark-outs (wallet_features): skill, not luck"),
     ),
     view_sql=f"""
 WITH last AS (SELECT max(hour) AS h FROM wallet_pnl_hourly),
@@ -84,8 +85,9 @@ SELECT r.period, r.wallet, r.pnl, r.fees, r.pnl - r.fees AS net_pnl, r.volume, r
        row_number() OVER (PARTITION BY r.period ORDER BY r.pnl - r.fees DESC, r.wallet) AS pnl_rank,
        row_number() OVER (PARTITION BY r.period ORDER BY r.volume DESC, r.wallet) AS volume_rank,
        c.primary_category, CAST(c.categories AS VARCHAR) AS categories, c.size_cohort,
-       CASE WHEN q.equity > 0 THEN (r.pnl - r.fees) / q.equity END AS roi
+       CASE WHEN q.equity > 0 THEN (r.pnl - r.fees) / q.equity END AS roi, sk.skill_confidence
 FROM rows r LEFT JOIN wallet_categories c USING (wallet) LEFT JOIN equity q USING (wallet)
+LEFT JOIN wallet_features sk ON sk.wallet = r.wallet
 ORDER BY r.ord, pnl_rank""",
 )
 
@@ -126,6 +128,7 @@ HOLDERS_TABLE = Table(
         Column("liq_px", "DOUBLE", "the exchange's liquidation price of this position at the wallet's latest "
                "account poll (account_positions), when that poll holds it on the same side; null otherwise"),
         Column("liq_dist", "DOUBLE", "|mark − liq_px| / mark: how far the price must move to liquidate it"),
+        Column("skill_confidence", "DOUBLE", "P(edge > 0) of the wallet's mark-outs (wallet_features)"),
     ),
 )
 
@@ -209,8 +212,9 @@ def build_holders(con: duckdb.DuckDBPyConnection) -> dict:
                c.primary_category, c.size_cohort, l.liquidation_px AS liq_px,
                CASE WHEN coalesce(o.last_mid, l.mark_px) > 0
                     THEN abs(coalesce(o.last_mid, l.mark_px) - l.liquidation_px) / coalesce(o.last_mid, l.mark_px)
-               END AS liq_dist
+               END AS liq_dist, sk.skill_confidence
         FROM open o JOIN oi USING (coin) LEFT JOIN wallet_categories c USING (wallet)
+        LEFT JOIN wallet_features sk ON sk.wallet = o.wallet
         LEFT JOIN liq l ON l.wallet = o.wallet AND l.coin = o.coin AND sign(l.size) = sign(o.position)
         QUALIFY rank <= {HOLDERS_PER_COIN}
         ORDER BY o.coin, rank""")
@@ -227,6 +231,6 @@ STEP = Step(
     name="trader_views",
     description="Leaderboards by window, positioning by cohort per coin and hour, the largest holders per coin.",
     reads=("wallet_pnl_hourly", "wallet_positions", "fills", "trades", "bbo", "l2_snapshots", "exchange_fills",
-           "wallet_categories", "account_state", "account_positions"),
+           "wallet_categories", "wallet_features", "account_state", "account_positions"),
     writes=(LEADERBOARDS_VIEW, POSITIONING_TABLE, HOLDERS_TABLE), run=_run,
 )

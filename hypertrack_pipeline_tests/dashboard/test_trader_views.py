@@ -286,6 +286,12 @@ def _check_leaderboard(site: Site, page: Any, period: str, metric: str) -> None:
         assert g[4] == pytest.approx(vol, rel=1e-6) and g[5] == fills
         names = [n for n, _ in json.loads(cats)]
         assert g[6] == (prim or (names[0] if names else DASH)) and g[7] == names and g[8] == (size or DASH)
+    # the wallet's skill confidence sits next to its ranking
+    skill = dict(site.con.execute("SELECT wallet, skill_confidence FROM wallet_features").fetchall())
+    shown = page.evaluate("""() => Array.from(document.querySelectorAll('table.lb-table tbody tr')).map(tr =>
+                                 [tr.dataset.wallet, tr.querySelector('td.skill').dataset.v])""")
+    checked = [(w, v) for w, v in shown if skill.get(w) is not None]
+    assert checked and all(float(v) == pytest.approx(skill[w], abs=5e-4) for w, v in checked)
 
 
 @pytest.mark.browser

@@ -50,6 +50,8 @@ def con() -> duckdb.DuckDBPyConnection:
         (?, '[]', NULL, 'Shrimp', 'Flat'),
         (?, '[["Market Maker", 0.8]]', 'Market Maker', 'Whale', 'Flat'))
         t(wallet, categories, primary_category, size_cohort, pnl_cohort)""", [A, B, C, M])
+    con.execute("CREATE TABLE wallet_features AS SELECT * FROM (VALUES (?, 0.97::DOUBLE), (?, 0.2::DOUBLE)) t(wallet, skill_confidence)",
+                [A, B])
     return con
 
 
@@ -70,6 +72,8 @@ def test_leaderboards_measure_each_period_from_the_marked_curve(con: duckdb.Duck
     cats = con.execute("SELECT primary_category, size_cohort FROM leaderboards WHERE wallet = ? AND period = 'all'",
                        [A]).fetchall()
     assert cats == [("Whale", "Leviathan")]
+    skill = dict(con.execute("SELECT wallet, skill_confidence FROM leaderboards WHERE period = 'all'").fetchall())
+    assert skill[A] == 0.97 and skill[B] == 0.2 and skill[C] is None  # skill sits next to every ranking
 
 
 def test_positioning_sums_each_cohorts_longs_and_shorts_every_hour(con: duckdb.DuckDBPyConnection) -> None:
@@ -99,3 +103,5 @@ def test_holders_rank_the_open_positions_of_each_coin(con: duckdb.DuckDBPyConnec
     assert [(r[2], r[3]) for r in btc] == [(A, "long"), (B, "short")]  # M is flat in BTC
     assert btc[0][4:8] == (approx(1.0), approx(140.0), approx(100.0), approx(1.0))  # OI = (140 + 140) / 2
     assert btc[0][8] == "Whale"
+    assert con.execute("SELECT skill_confidence FROM coin_holders WHERE wallet = ? AND coin = 'BTC'",
+                       [A]).fetchall() == [(0.97,)]

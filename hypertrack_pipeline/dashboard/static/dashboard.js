@@ -762,6 +762,13 @@
     if (ref >= 0) return ref < N ? String(ADDR[ref]) : null;
     return -1 - ref < XADDR.length ? String(XADDR[-1 - ref]) : null;
   }
+  // skill confidence of a row's wallet (the grid's per-wallet column), shown next to every ranking
+  function skillOf(ref) { return num.skill && isNum(ref) && ref >= 0 && ref < N ? num.skill[ref] : NaN; }
+  function skillCell(tr, ref) {
+    var v = skillOf(ref);
+    var c = cell(tr, "skill" + (v >= 0.9 ? " pos" : ""), isNum(v) ? fmtPct(v) : "\u2013", v);
+    c.title = "P(edge > 0): confidence that the wallet's 15 min mark-outs are positive";
+  }
   function walletLink(addr) {
     var a = el("a", "addr mono wallet-link", shortAddr(addr));
     a.setAttribute("href", "#" + stateHash(vs.view, addr));
@@ -931,6 +938,7 @@
     var cols = ["#", "Address<", "Net PnL", "Volume"];
     if (hasFills) cols.push("Fills");
     if (hasRoi) cols.push("ROI");
+    if (num.skill) cols.push("Skill");
     cols.push("Category<", "Size cohort<");
     var tbl = el("table", "data trader-table lb-table");
     tbl.setAttribute("data-period", vs.period);
@@ -949,6 +957,7 @@
       cell(tr, "vol", fmtUsd(lc.vol[r]), lc.vol[r]);
       if (hasFills) cell(tr, "fills", isNum(lc.fills[r]) ? lc.fills[r].toLocaleString("en-US") : "\u2013", lc.fills[r]);
       if (hasRoi) cell(tr, "roi " + signClass(lc.roi[r]), fmtRoi(lc.roi[r]), lc.roi[r]);
+      if (num.skill) skillCell(tr, lc.w[r]);
       var cc = cell(tr, "cats");
       var prim = dictAt(D2.cat, lc.prim ? lc.prim[r] : -1);
       var names = ((lc.cats && lc.cats[r]) || []).map(function (k) { return dictAt(D2.cat, k); }).filter(function (x) { return x !== null; });
@@ -1195,6 +1204,7 @@
     var cols = ["#", "Address<", "Side<", "Size", "Notional", "Entry", "Mark", "Unrealized PnL", "Share of OI"];
     if (hc.liq_px) cols.push("Liq. price");
     if (hc.liq_dist) cols.push("Liq. distance");
+    if (num.skill) cols.push("Skill");
     cols.push("Category<", "Size cohort<");
     var tbl = el("table", "data trader-table holders-table");
     tbl.setAttribute("data-coin", coin);
@@ -1216,6 +1226,7 @@
       cell(tr, "share", fmtShare(hc.share[x]), hc.share[x]);
       if (hc.liq_px) cell(tr, "liq-px", fmtNum(hc.liq_px[x], 6), hc.liq_px[x]);
       if (hc.liq_dist) cell(tr, "liq-dist", isNum(hc.liq_dist[x]) ? (hc.liq_dist[x] * 100).toFixed(1) + "%" : "\u2013", hc.liq_dist[x]);
+      if (num.skill) skillCell(tr, hc.w[x]);
       cell(tr, "cats", dictAt(D3.cat, hc.prim ? hc.prim[x] : -1) || "\u2013");
       cell(tr, "cohort", dictAt(D3.size, hc.size_c ? hc.size_c[x] : -1) || "\u2013");
       body.appendChild(tr);
