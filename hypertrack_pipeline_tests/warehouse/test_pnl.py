@@ -149,3 +149,17 @@ def test_long_runs_without_flat_stay_exact() -> None:
     assert res.position[-1] == approx(pos) and res.avg_cost[-1] == approx(avg, rel=1e-9)
     assert res.realized.sum() == approx(realized, rel=1e-9)
     assert pa.array(res.realized).null_count == 0
+
+
+def test_a_small_position_after_a_huge_one_keeps_its_own_precision():
+    """Running sums restart per group without carrying an earlier group's rounding (a 0.278-lot position after
+    a 1.3e7-unit spot balance used to come out 5e-9 off)."""
+    from hypertrack_pipeline.warehouse.avgcost import segmented_cumsum
+
+    values = np.array([12817942.2417900003, 13.0, 7.5, 27.574, -0.278, -0.278, -0.278, -0.23])
+    starts = np.array([1, 0, 0, 1, 0, 0, 0, 0], dtype=bool)
+    expected, acc = [], 0.0
+    for v, s in zip(values, starts, strict=True):
+        acc = v if s else acc + v
+        expected.append(acc)
+    assert segmented_cumsum(values, starts).tolist() == expected  # bit for bit, like a sequential loop
