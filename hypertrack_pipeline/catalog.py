@@ -97,4 +97,9 @@ class Step:
     @property
     def outputs(self) -> tuple[str, ...]:
         """Asset names this step materializes."""
-        return tuple(t.name for t in self.writes) or ((self.asset,) if self.asset else (self.name,))
+        return tuple(t.name for t in self.asset_tables) or ((self.asset,) if self.asset else (self.name,))
+
+    @property
+    def asset_tables(self) -> tuple[Table, ...]:
+        """The tables that are assets: every write but internal bookkeeping (e.g. a rule's baseline)."""
+        return tuple(t for t in self.writes if not t.internal)

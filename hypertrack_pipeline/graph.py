@@ -41,7 +41,7 @@ RAW_ASSETS: tuple[str, ...] = tuple(t.name for t in RAW_TABLES)
 
 def all_tables() -> tuple[Table, ...]:
     """Every table and view a full run leaves in the warehouse (raw, derived, internal)."""
-    return (*RAW_TABLES, *(t for s in STEPS for t in s.writes), *INTERNAL_TABLES, alerts.BASELINE_TABLE)
+    return (*RAW_TABLES, *(t for s in STEPS for t in s.writes), *INTERNAL_TABLES)
 
 
 def table(name: str) -> Table:

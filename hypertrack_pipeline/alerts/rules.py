@@ -360,5 +360,5 @@ STEP = Step(
                 "newly classified Whale / Profitable Trader / Bot, tracked positions near liquidation; appended to "
                 "`alerts` (the alert_webhook sensor delivers them).",
     reads=("wallet_positions", "wallet_pnl_hourly", "wallet_categories", "account_positions", "account_state"),
-    writes=(ALERTS_TABLE,), run=_run, group="alerts",
+    writes=(ALERTS_TABLE, BASELINE_TABLE), run=_run, group="alerts",
 )

@@ -30,10 +30,10 @@ def table_spec_metadata(table: Table) -> dict[str, Any]:
 def _specs(step: Step) -> list[dg.AssetSpec]:
     deps = [dg.AssetKey(r) for r in step.reads]
     kinds = set(step.kinds)
-    if step.writes:
+    if step.asset_tables:
         return [dg.AssetSpec(t.name, deps=deps, description=t.description, group_name=step.group, kinds=kinds,
                              metadata=table_spec_metadata(t), automation_condition=planned_refresh())
-                for t in step.writes]
+                for t in step.asset_tables]
     return [dg.AssetSpec(step.outputs[0], deps=deps, description=step.description, group_name=step.group,
                          kinds=kinds, automation_condition=planned_refresh())]
 
@@ -51,7 +51,7 @@ def step_asset(step: Step) -> dg.AssetsDefinition:
         ctx = StepContext(settings=hypertrack.get(), log=context.log.info)
         with duckdb.get_connection() as con:
             info: Mapping[str, Any] = step.run(con, ctx)
-            counts = {t.name: _row_count(con, t.name) for t in step.writes}
+            counts = {t.name: _row_count(con, t.name) for t in step.asset_tables}
         meta = to_metadata(info)
         for out in step.outputs:
             extra = {"dagster/row_count": dg.MetadataValue.int(counts[out])} if out in counts else {}

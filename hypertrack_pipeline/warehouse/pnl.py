@@ -68,6 +68,19 @@ PNL_TABLE = Table("wallet_pnl", "Per wallet PnL summary (SPEC §8).", (
 
 # Fee tokens valued 1:1 in USD; any other fee token is the fill's base token (spot buys), valued at px.
 STABLE_FEE_TOKENS: tuple[str, ...] = ("USDC", "USDT0", "USDT", "USDH", "USDE", "USDHL", "FEUSD", "USR")
+_STABLES_SQL = ", ".join(f"'{t}'" for t in STABLE_FEE_TOKENS)
+
+
+def fee_usd_sql(alias: str = "") -> str:
+    """SQL: an archive fill's fee in USD — a stablecoin fee 1:1, a fee in another token at the fill price."""
+    p = f"{alias}." if alias else ""
+    return f"CASE WHEN {p}fee_token IS NULL OR {p}fee_token IN ({_STABLES_SQL}) THEN {p}fee ELSE {p}fee * {p}px END"
+
+
+def base_token_fee_sql(alias: str = "") -> str:
+    """SQL: the fee an archive fill paid in its own base token (a spot buy's), in base units; else 0."""
+    p = f"{alias}." if alias else ""
+    return f"CASE WHEN {p}fee_token NOT IN ({_STABLES_SQL}) THEN coalesce({p}fee, 0) ELSE 0 END"
 
 # Leaderboard periods that end at the newest hour (warehouse/trader_views.py): the curve holds their start points.
 LEADERBOARD_HOURS: tuple[int, ...] = (24, 24 * 7, 24 * 30)
@@ -103,9 +116,8 @@ def _marks_sql(win: str) -> str:
 
 def _fees_sql(win: str) -> str:
     """Per wallet from the archive fills: fees and builder fees in USD, fills with a fee, liquidations."""
-    stables = ", ".join(f"'{t}'" for t in STABLE_FEE_TOKENS)
     return f"""SELECT wallet,
-            sum(CASE WHEN fee_token IS NULL OR fee_token IN ({stables}) THEN fee ELSE fee * px END) AS fees,
+            sum({fee_usd_sql()}) AS fees,
             sum(builder_fee) AS builder_fees,  -- builder codes are paid in USDC
             count(fee) AS fee_fills,
             count(*) FILTER (WHERE liquidated_user = wallet) AS liquidations,

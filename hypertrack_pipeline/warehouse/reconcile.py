@@ -31,14 +31,13 @@ import pyarrow as pa
 from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
 from hypertrack_pipeline.warehouse.avgcost import average_cost, segmented_cumsum
 from hypertrack_pipeline.warehouse.checks import markdown_table
-from hypertrack_pipeline.warehouse.pnl import STABLE_FEE_TOKENS
+from hypertrack_pipeline.warehouse.pnl import base_token_fee_sql
 from hypertrack_pipeline.warehouse.window import window_sql
 
 _HOUR_MS = 3_600_000
 POSITION_RTOL = 1e-9  # decimal strings parsed to float: far below any lot size
 PNL_RTOL = 1e-6
 PNL_ATOL_PER_FILL = 1e-6  # closedPnl is printed rounded (USDC has 6 decimals)
-_STABLES = ", ".join(f"'{t}'" for t in STABLE_FEE_TOKENS)
 
 
 def market_sql(coin: str = "coin") -> str:
@@ -88,8 +87,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, start_ms: int | None = 
         SELECT g.gid, g.market = 'spot' AS spot, f.time_ms, f.px,
                CASE f.side WHEN 'B' THEN f.sz ELSE -f.sz END AS qty, f.start_position,
                coalesce(f.closed_pnl, 0) AS closed_pnl, f.closed_pnl IS NOT NULL AS has_pnl,
-               CASE WHEN g.market = 'spot' AND f.side = 'B' AND f.fee_token NOT IN ({_STABLES})
-                    THEN coalesce(f.fee, 0) ELSE 0 END AS base_fee
+               CASE WHEN g.market = 'spot' AND f.side = 'B' THEN {base_token_fee_sql('f')} ELSE 0 END AS base_fee
         FROM exchange_fills f JOIN _rec_groups g USING (wallet, coin)
         WHERE {win.replace('time_ms', 'f.time_ms')}
         ORDER BY g.gid, f.time_ms, f.seq, f.tid, f.side""").fetchnumpy()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import duckdb
 
 from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
-from hypertrack_pipeline.warehouse.pnl import LEADERBOARD_HOURS, STABLE_FEE_TOKENS, _marks_sql
+from hypertrack_pipeline.warehouse.pnl import LEADERBOARD_HOURS, _marks_sql, fee_usd_sql
 
 _HOUR_MS = 3_600_000
 WINDOWS: tuple[tuple[str, int | None], ...] = (*((f"{h}h" if h < 48 else f"{h // 24}d", h) for h in LEADERBOARD_HOURS),
@@ -31,7 +31,6 @@ WINDOWS: tuple[tuple[str, int | None], ...] = (*((f"{h}h" if h < 48 else f"{h //
 HOLDERS_PER_COIN = 100
 
 _WINDOWS_SQL = ", ".join(f"('{w}', {h if h is not None else 'NULL'}, {i})" for i, (w, h) in enumerate(WINDOWS))
-_STABLES_SQL = ", ".join(f"'{t}'" for t in STABLE_FEE_TOKENS)
 
 LEADERBOARDS_VIEW = Table(
     "leaderboards",
@@ -68,9 +67,7 @@ WITH last AS (SELECT max(hour) AS h FROM wallet_pnl_hourly),
      vol AS (SELECT b.period, f.wallet, sum(f.notional) AS volume, count(*) AS fills
              FROM bounds b JOIN fills f ON b.start_ts IS NULL OR f.ts >= b.start_ts
              GROUP BY b.period, f.wallet),
-     fee AS (SELECT b.period, e.wallet,
-                    sum(CASE WHEN e.fee_token IS NULL OR e.fee_token IN ({_STABLES_SQL}) THEN e.fee ELSE e.fee * e.px END)
-                        AS fees
+     fee AS (SELECT b.period, e.wallet, sum({fee_usd_sql('e')}) AS fees
              FROM bounds b JOIN exchange_fills e ON b.start_ts IS NULL OR e.ts >= b.start_ts
              GROUP BY b.period, e.wallet),
      rows AS (SELECT b.period, b.ord, e.wallet, e.v - coalesce(s.v, 0) AS pnl, coalesce(fee.fees, 0) AS fees,

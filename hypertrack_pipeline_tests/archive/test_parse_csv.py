@@ -6,32 +6,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from hypertrack_pipeline.archive import parse
 from hypertrack_pipeline.archive.synth import _Gen, hour_lines
+from hypertrack_pipeline_tests.archive.test_parse import FIXTURE, _fill, _jsonl
 
 pytest.importorskip("polars")
 
-FIXTURE = (Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "hyperliquid" / "node_fills_by_block"
-           / "sample_2_blocks.jsonl")
 A1 = "0x" + "AB" * 20
 A2 = "0x" + "cd" * 20
 
-
-def _fill(**kw: object) -> dict:
-    f = {"coin": "BTC", "px": "100.5", "sz": "0.2", "side": "B", "time": 1_753_600_000_123, "startPosition": "1.0",
-         "dir": "Open Long", "closedPnl": "0.0", "hash": "0x" + "11" * 32, "oid": 7, "crossed": True,
-         "fee": "0.01", "tid": 42, "feeToken": "USDC", "twapId": None}
-    f.update(kw)
-    return f
-
-
-def _jsonl(objs: list) -> bytes:
-    return ("\n".join(json.dumps(x, separators=(",", ":")) for x in objs) + "\n").encode()
 
 
 def _no_json_path(monkeypatch: pytest.MonkeyPatch) -> None:
