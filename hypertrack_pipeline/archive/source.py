@@ -106,11 +106,12 @@ class S3Archive:
                 f"s3://{self.base}: access denied ({str(exc).splitlines()[0][:120]}); the bucket is requester-pays: "
                 "it needs AWS credentials (standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, …) of an account "
                 "that pays the transfer") from None
-        except OSError as exc:
-            if "credentials" in str(exc).lower():
+        except Exception as exc:  # botocore's errors are not OSErrors: name them without importing botocore
+            if "credentials" in f"{type(exc).__name__} {exc}".lower():
                 raise ArchiveSourceError(f"s3://{self.base}: no AWS credentials found (requester pays needs "
                                          "them: AWS_PROFILE, AWS_ACCESS_KEY_ID, …)") from None
-            raise
+            raise ArchiveSourceError(f"s3://{self.base} cannot be reached: {type(exc).__name__}: "
+                                     f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}") from None
 
     def open(self, key: str) -> BinaryIO:
         return self.fs.open(f"{self.base}/{key}", "rb")

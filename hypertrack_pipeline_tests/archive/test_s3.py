@@ -90,3 +90,10 @@ def test_without_the_request_payer_header_the_bucket_refuses_and_we_say_why(tmp_
         assert cli_main(args) == 0
         assert "backfilled" in capsys.readouterr().out
         assert "testing" not in str(sorted(p.read_bytes() for p in (data / "state").rglob("*") if p.is_file()))
+
+
+def test_an_unreachable_endpoint_is_one_line(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no retries: the error, not botocore's backoff, is under test
+    archive = S3Archive(f"s3://{BUCKET}", endpoint_url="http://127.0.0.1:9")  # nothing listens on port 9
+    with pytest.raises(ArchiveSourceError, match="cannot be reached: EndpointConnectionError"):
+        archive.exists("node_fills_by_block/hourly/20250801/0.lz4")
