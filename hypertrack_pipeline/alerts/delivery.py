@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from hypertrack_pipeline.alerts.rules import ALERTS_TABLE, Alert
 from hypertrack_pipeline.alerts.webhook import DEFAULT_POLICY, PostResult, RetryPolicy, payload, post_json
+from hypertrack_pipeline.files import write_json_atomic
 
 if TYPE_CHECKING:
     from hypertrack_pipeline.config import Settings
@@ -79,15 +79,9 @@ class DeliveryLog:
 
     def save(self) -> None:
         """Atomically: a crash leaves the previous log or this one, never half of one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        body = {"delivered": self.delivered, "rejected": self.rejected, "failures": self.failures,
-                "next_attempt_at": self.next_attempt_at, "last_error": self.last_error}
-        with open(tmp, "w") as fh:
-            json.dump(body, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, {"delivered": self.delivered, "rejected": self.rejected,
+                                      "failures": self.failures, "next_attempt_at": self.next_attempt_at,
+                                      "last_error": self.last_error}, sort_keys=True)
 
     def prune(self, oldest: datetime) -> None:
         cut = oldest.isoformat()

@@ -16,7 +16,6 @@ closes the hours it landed (``_SUCCESS``), so the pipeline's plan loads them lik
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from hypertrack_pipeline.archive.schema import STREAM, with_file_order
 from hypertrack_pipeline.archive.source import Archive, find_hour
 from hypertrack_pipeline.datasets import GAPS
 from hypertrack_pipeline.errors import UserError
+from hypertrack_pipeline.files import write_json_atomic
 from hypertrack_pipeline.landing.zone import Hour, is_closed, mark_closed, write_part
 
 Say = Callable[[str], None]
@@ -81,10 +81,7 @@ class _State:
 
     def add(self, key: str) -> None:
         self.done.add(key)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(json.dumps({"done": sorted(self.done)}, indent=0))
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, {"done": sorted(self.done)}, indent=0)
 
 
 def _gap(raw: Path, hour: datetime, cause: str) -> None:

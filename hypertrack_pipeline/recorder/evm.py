@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from hypertrack_pipeline.config import mask_url
+from hypertrack_pipeline.files import write_json_atomic
 from hypertrack_pipeline.hyperevm.reader import EvmReader
 from hypertrack_pipeline.recorder.writer import LandingWriter
 
@@ -36,10 +36,7 @@ def load_next_block(state_path: Path) -> int | None:
 
 
 def save_next_block(state_path: Path, next_block: int) -> None:
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = state_path.with_name(state_path.name + ".tmp")
-    tmp.write_text(json.dumps({"next_block": next_block, "saved_at": int(time.time())}))
-    os.replace(tmp, state_path)
+    write_json_atomic(state_path, {"next_block": next_block, "saved_at": int(time.time())}, indent=None)
 
 
 class HeadWatcher(threading.Thread):

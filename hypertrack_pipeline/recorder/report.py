@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hypertrack_pipeline.files import write_text_atomic
 from hypertrack_pipeline.recorder.status import Counters, printable
 from hypertrack_pipeline.recorder.writer import StreamStats
 
@@ -65,9 +65,4 @@ def render_report(
 
 
 def write_report(data_dir: Path, text: str) -> Path:
-    path = Path(data_dir) / REPORT_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + REPORT_NAME + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(Path(data_dir) / REPORT_NAME, text)

@@ -17,13 +17,12 @@ and rename), so the recorder never reads half a file.
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hypertrack_pipeline.catalog import Step, StepContext
+from hypertrack_pipeline.files import write_json_atomic
 
 if TYPE_CHECKING:
     import duckdb
@@ -71,14 +70,9 @@ def select_tracked_wallets(con: duckdb.DuckDBPyConnection, top_n: int,
 def write_tracked_wallets(path: Path, wallets: list[dict[str, Any]], top_n: int,
                           updated: datetime | None = None) -> Path:
     """Write the file atomically (temp name in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = {"updated": (updated or datetime.now(UTC)).isoformat(timespec="seconds"), "top_n": top_n,
             "wallets": wallets}
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(body, indent=1))
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(Path(path), body)
 
 
 def _run(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict[str, Any]:
