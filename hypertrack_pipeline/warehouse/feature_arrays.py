@@ -27,6 +27,11 @@ import numpy as np
 from hypertrack_pipeline.feature_names import FEATURE_NAMES, MARKOUT_HORIZONS_S
 
 KEY_SHIFT = 42  # (coin id << 42) | time_ms: one sortable int64 per coin-instant (ms < 2**42 until 2109)
+# An as-of mid older than this before its probe does not count (the fill is left out of that feature, as
+# when the coin has no mid at all). A quote an hour old is not "the market before the fill"; and the bound
+# makes every fill's context a function of the two hours around it, which lets the feature build run as
+# independent per-hour partials (partials.py) that merge into exactly the full build.
+MAX_MID_AGE_MS = 3_600_000
 # Probe offsets (ms) of the four mids a fill needs: strictly before t, t + 5 s, t − 5 min, t − 60 min.
 PROBES = {"mid_before": -1, "mid_after": 5_000, "mid_5m": -300_000, "mid_60m": -3_600_000}
 
@@ -102,22 +107,22 @@ def _distinct(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def market_context(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray) -> dict[str, np.ma.MaskedArray]:
-    """The four as-of mids of each trade, masked where the coin has no mid at or before the probe.
+    """The four as-of mids of each trade, masked where the coin has no mid at or before the probe that is
+    at most MAX_MID_AGE_MS old.
 
     ``mid_keys`` = (coin id << 42) | time_ms sorted ascending; an as-of lookup is a binary search, and
-    for equal keys the last mid in that order wins. A hit is valid when it is not before the first mid
-    of the trade's own coin.
+    for equal keys the last mid in that order wins. A hit is valid when its key is not below
+    (coin << 42) | (probe − MAX_MID_AGE_MS): the same coin, and recent enough.
     """
     keys = (tr.cid << KEY_SHIFT) | tr.time_ms
     if mid_keys.size == 0:
         return {name: np.ma.masked_all(keys.size) for name in PROBES}
-    coin_first = np.searchsorted(mid_keys, np.arange(int(tr.cid.max()) + 1 if tr.cid.size else 0) << KEY_SHIFT)
-    first_of_coin = coin_first[tr.cid]
     out = {}
     for name, offset in PROBES.items():
-        idx = np.searchsorted(mid_keys, keys + offset, side="right")
+        probe = keys + offset
+        idx = np.searchsorted(mid_keys, probe, side="right")
         idx -= 1
-        missing = idx < first_of_coin  # no mid of this coin at or before the probe
+        missing = (idx < 0) | (mid_keys[np.maximum(idx, 0)] < probe - MAX_MID_AGE_MS)
         out[name] = np.ma.MaskedArray(mid_vals[np.maximum(idx, 0)], mask=missing)
     return out
 
@@ -153,8 +158,10 @@ def markouts(tr: Trades, mid_keys: np.ndarray, mid_vals: np.ndarray,
     with np.errstate(invalid="ignore", divide="ignore"):
         for h, seconds in MARKOUT_HORIZONS_S.items():
             probe = tr.time_ms + 1000 * seconds
-            idx = np.searchsorted(mid_keys, keys + 1000 * seconds, side="right") - 1
-            ok = (probe <= limit[tr.cid]) & (idx >= first_row[tr.cid]) & (px > 0)
+            at = keys + 1000 * seconds
+            idx = np.searchsorted(mid_keys, at, side="right") - 1
+            fresh = (idx >= 0) & (mid_keys[np.maximum(idx, 0)] >= at - MAX_MID_AGE_MS)
+            ok = (probe <= limit[tr.cid]) & fresh & (px > 0)
             out[f"r_{h}"] = np.ma.MaskedArray(mid_vals[np.maximum(idx, 0)] / px - 1.0, mask=~ok)
         ok = end_ok[tr.cid] & (tr.time_ms <= limit[tr.cid]) & (px > 0)
         out["r_end"] = np.ma.MaskedArray(end_mid[tr.cid] / px - 1.0, mask=~ok)
@@ -219,17 +226,26 @@ def _hour_entropy(counts: np.ndarray, n_wallets: int) -> np.ndarray:
     return np.where(n > 0, h, 0.0)
 
 
-def _flips(tr: Trades, n_wallets: int, n_coins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(flips, coins) per wallet — side changes between consecutive fills of a coin, distinct coins —
-    and the fills in (wallet, coin, time) order as (wallet, fill position) for the event timing."""
+def _coin_order(tr: Trades, n_wallets: int, n_coins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    """Every fill in (wallet, coin, time, tid, buy before sell) order: its group (wallet × n_coins + coin),
+    position (2 × trade + leg), whether it starts its group, its leg (0 bought, 1 sold) and whether it
+    flips the side of the group's previous fill."""
     pos = np.arange(0, 2 * tr.buyer.size, 2, dtype=np.int64)  # the buyer leg; the seller leg is pos + 1
     g, order = sorted_pairs([tr.buyer * n_coins + tr.cid, tr.seller * n_coins + tr.cid], [pos, pos + 1],
                             n_wallets * n_coins)
     del pos
     first = _starts(g)
-    leg = (order & 1).astype(np.int8)  # 0 = bought, 1 = sold
+    leg = (order & 1).astype(np.int8)
     flip = ~first
     flip[1:] &= leg[1:] != leg[:-1]
+    return g, order, first, leg, flip
+
+
+def _flips(tr: Trades, n_wallets: int, n_coins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(flips, coins) per wallet — side changes between consecutive fills of a coin, distinct coins —
+    and the fills in (wallet, coin, time) order as (wallet, fill position) for the event timing."""
+    g, order, first, _, flip = _coin_order(tr, n_wallets, n_coins)
     g //= max(1, n_coins)  # the wallet of each fill
     return (np.bincount(g[flip], minlength=n_wallets).astype(np.float64),
             np.bincount(g[first], minlength=n_wallets).astype(np.float64), g, order)
@@ -270,7 +286,8 @@ def _events(w: np.ndarray, t: np.ndarray, t0: int, hour_counts: np.ndarray, n_wa
     EVM txs sent, transfers sent and received (a transfer to oneself is one event)."""
     if w.size == 0:
         zeros, nans = np.zeros(n_wallets), np.full(n_wallets, np.nan)
-        return {"n_events": zeros, "first_ms": nans, "last_ms": nans, "burstiness": zeros, "hour_entropy": zeros}
+        return {"n_events": zeros, "first_ms": nans, "last_ms": nans, "burstiness": zeros, "hour_entropy": zeros,
+                "gap_m2": zeros}
     starts = np.flatnonzero(_starts(w))
     ends = np.append(starts[1:], w.size) - 1
     owner = w[starts]
@@ -288,7 +305,7 @@ def _events(w: np.ndarray, t: np.ndarray, t0: int, hour_counts: np.ndarray, n_wa
         gap[starts[1:] - 1] = 0.0  # the step from one wallet's last event to the next wallet's first
         dev = np.bincount(w[1:], gap, minlength=n_wallets)
         burst = np.sqrt(dev / (n - 1)) / mean
-    return {"n_events": n, "first_ms": first_ms, "last_ms": last_ms,
+    return {"n_events": n, "first_ms": first_ms, "last_ms": last_ms, "gap_m2": dev,
             "burstiness": np.where((n >= 3) & (mean > 0), burst, 0.0),
             "hour_entropy": _hour_entropy(hour_counts, n_wallets)}
 
@@ -303,9 +320,10 @@ def _fill_sequences(tr: Trades, evm: Evm, n_wallets: int, n_coins: int) -> dict[
     return out
 
 
-def _counterparties(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
-    """Distinct other addresses per wallet: trade counterparties and transfer partners (both ways),
-    and the recipients of the wallet's EVM transactions; the wallet itself never counts."""
+def counterparty_sets(tr: Trades, evm: Evm, n_wallets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, hi): the distinct undirected pairs of wallets that traded or transferred with each other
+    (lo < hi), and (src, dst): the distinct directed pairs of an EVM transaction sender and its recipient
+    (self-pairs never count); both sorted."""
     lo_parts, hi_parts = [], []
     for a, b in ((tr.buyer, tr.seller), (evm.xfer_from, evm.xfer_to)):
         keep = a != b
@@ -313,14 +331,21 @@ def _counterparties(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
         hi_parts.append(np.maximum(a[keep], b[keep]))
     lo_s, hi_s = sorted_pairs(lo_parts, hi_parts, n_wallets)
     u = _distinct(lo_s, hi_s)
-    lo_u, hi_u = lo_s[u], hi_s[u]
-    count = np.bincount(lo_u, minlength=n_wallets) + np.bincount(hi_u, minlength=n_wallets)
-    # directed tx pairs not already counted through a trade or a transfer
     ok = (evm.tx_to >= 0) & (evm.tx_to != evm.tx_from)
     src, dst = sorted_pairs([evm.tx_from[ok]], [evm.tx_to[ok]], n_wallets)
     if src.size:
         first = _distinct(src, dst)
         src, dst = src[first], dst[first]
+    return lo_s[u], hi_s[u], src, dst
+
+
+def _counterparties(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
+    """Distinct other addresses per wallet: trade counterparties and transfer partners (both ways),
+    and the recipients of the wallet's EVM transactions; the wallet itself never counts."""
+    lo_u, hi_u, src, dst = counterparty_sets(tr, evm, n_wallets)
+    count = np.bincount(lo_u, minlength=n_wallets) + np.bincount(hi_u, minlength=n_wallets)
+    # directed tx pairs not already counted through a trade or a transfer
+    if src.size:
         und = (np.minimum(src, dst) * n_wallets + np.maximum(src, dst))
         known = lo_u * n_wallets + hi_u  # sorted (lexicographic (lo, hi) = numeric with n_wallets base)
         seen = np.zeros(und.size, dtype=bool)
@@ -328,6 +353,29 @@ def _counterparties(tr: Trades, evm: Evm, n_wallets: int) -> np.ndarray:
             seen = known[np.minimum(np.searchsorted(known, und), known.size - 1)] == und
         count += np.bincount(src[~seen], minlength=n_wallets)
     return count.astype(np.float64)
+
+
+def coin_runs(tr: Trades, n_wallets: int, n_coins: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Per (wallet, coin) with a fill: fills, side changes between consecutive fills, and the side of the
+    first and the last fill (0 = bought, 1 = sold) — what a later stretch of fills needs to continue the
+    flip count exactly (partials.py); and, as ``_flips``, each fill's wallet and position in that order."""
+    g, order, first, leg, flip = _coin_order(tr, n_wallets, n_coins)
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], g.size)[:starts.size] - 1
+    run = np.cumsum(first) - 1
+    groups = g[starts]
+    runs = {"wid": groups // max(1, n_coins), "cid": groups % max(1, n_coins),
+            "n": np.bincount(run, minlength=starts.size).astype(np.int64),
+            "flips": np.bincount(run, flip, minlength=starts.size).astype(np.int64),
+            "first_leg": leg[starts].astype(np.int8), "last_leg": leg[ends].astype(np.int8)}
+    return runs, g // max(1, n_coins), order
+
+
+def distinct_pairs(groups: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, value) pairs, sorted."""
+    g, v = sorted_pairs([groups], [values], n_groups)
+    keep = _distinct(g, v)
+    return g[keep], v[keep]
 
 
 def sequence_features(tr: Trades, evm: Evm, n_wallets: int, n_coins: int,
@@ -347,8 +395,8 @@ def sequence_features(tr: Trades, evm: Evm, n_wallets: int, n_coins: int,
 
 def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
     """Distinct values per group."""
-    g, v = sorted_pairs([groups], [values], n_groups)
-    return np.bincount(g[_distinct(g, v)], minlength=n_groups).astype(np.float64)
+    g, _ = distinct_pairs(groups, values, n_groups)
+    return np.bincount(g, minlength=n_groups).astype(np.float64)
 
 
 def evm_aggregates(evm: Evm, n_wallets: int) -> dict[str, np.ndarray]:

@@ -13,11 +13,14 @@ Definitions beyond the SPEC text (documented so the numbers can be checked by ha
   sent or received; age_days, burstiness and hour_entropy use all of them. tx_count = fills + EVM
   transactions sent. age_days is measured inside the window (default: all data), so features of
   an earlier window never see later data.
-- Mids come from ``bbo`` (rows with both sides); a coin with no BBO at all falls back to ``l2_snapshots``.
-  "Mid before" a fill = the last mid strictly before the fill's ms; "mid 5 s after" = the last mid
-  at or before fill time + 5 s; the coin return over the N minutes before a fill compares the mid
-  before with the last mid at or before fill time − N min. Fills without the needed mids are left
-  out of that feature's mean (feature 0 when none is left; bbo_share says how many had a mid).
+- Mids come from ``bbo`` (rows with both sides); a coin-hour (UTC) without a BBO mid falls back to that
+  hour's ``l2_snapshots``. "Mid before" a fill = the last mid strictly before the fill's ms; "mid 5 s
+  after" = the last mid at or before fill time + 5 s; the coin return over the N minutes before a fill
+  compares the mid before with the last mid at or before fill time − N min. An as-of mid counts only
+  when it is at most an hour older than its probe (feature_arrays.MAX_MID_AGE_MS). Fills without the
+  needed mids are left out of that feature's mean (feature 0 when none is left; bbo_share says how
+  many had a mid). The all-data window ends where the loaded data ends: the end of the last landing
+  hour (data_end_ms); a mark-out horizon past it does not count yet.
 - Candle of a fill = the coin's completed 1m candle whose open time is the fill's minute. Fills
   without a candle are left out of features 24 and 27–36 (candle_share says how many had one).
   Feature 24 compares with the median (h−l)/o of that coin's candles in the window.
@@ -44,7 +47,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from hypertrack_pipeline.catalog import Column, Step, StepContext, Table
+from hypertrack_pipeline.catalog import Column, Table
 from hypertrack_pipeline.feature_names import FEATURE_DOCS, FEATURE_NAMES, MARKOUT_HORIZONS_S, SKILL_HORIZON
 from hypertrack_pipeline.warehouse.feature_arrays import (
     KEY_SHIFT,
@@ -58,7 +61,7 @@ from hypertrack_pipeline.warehouse.feature_arrays import (
     wallet_feature_table,
 )
 from hypertrack_pipeline.warehouse.schema import COVERAGE_DOCS, session_setting, wallet_features_columns
-from hypertrack_pipeline.warehouse.window import check_identifier, feature_window, window_sql
+from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
 
 # The landed streams wallet_features reads (evm_blocks and gaps feed checks and reports, not features).
 FEATURE_STREAMS: tuple[str, ...] = ("trades", "bbo", "l2book", "candles", "evm_transactions", "evm_token_transfers")
@@ -79,7 +82,7 @@ FEATURES_TABLE = Table(
 )
 
 
-def _ids_sql(win: str) -> list[str]:
+def ids_sql(win: str) -> list[str]:
     """Dense 0-based ids (coins traded, every address, ERC-20 tokens of the window), the id-coded trades
     in (coin, time, tid) order and the window's completed 1m candles of the traded coins."""
     return [
@@ -197,7 +200,7 @@ _SIZE_ENTROPY = """
     GROUP BY wallet"""
 
 
-def _fetch_trades(con: duckdb.DuckDBPyConnection) -> Trades:
+def fetch_trades(con: duckdb.DuckDBPyConnection) -> Trades:
     """The id-coded trades in (coin, time, tid) order: the stored order of _wf_trades, checked (cheap)
     and restored by a sort if a scan ever returned it otherwise (flips and as-of lookups rely on it)."""
     d = con.execute("SELECT * FROM _wf_trades").fetchnumpy()
@@ -212,7 +215,7 @@ def _fetch_trades(con: duckdb.DuckDBPyConnection) -> Trades:
                   buyer_maker=np.asarray(d["buyer_maker"], dtype=bool), px=_f64(d["px"]), notional=_f64(d["notional"]))
 
 
-def _fetch_evm(con: duckdb.DuckDBPyConnection, win: str) -> Evm:
+def fetch_evm(con: duckdb.DuckDBPyConnection, win: str) -> Evm:
     tx = con.execute(f"""
         SELECT a.wid AS src, coalesce(b.wid, -1) AS dst, t.time_ms, t.input_size > 0 AS calls
         FROM evm_transactions t JOIN _wf_addrs a ON a.addr = t.from_address
@@ -227,25 +230,26 @@ def _fetch_evm(con: duckdb.DuckDBPyConnection, win: str) -> Evm:
                xfer_time=_i64(xf["time_ms"]), xfer_token=_i64(xf["tok"]), xfer_amount=_f64(xf["amount"]))
 
 
-def _fetch_mids(con: duckdb.DuckDBPyConnection, mid_win: str) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted (coin id << 42) | time_ms keys and mids: BBO, or L2 for a coin without any BBO mid."""
+def fetch_mids(con: duckdb.DuckDBPyConnection, mid_win: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (coin id << 42) | time_ms keys and mids: BBO, or L2 in a coin-hour without a BBO mid."""
     d = con.execute(f"""
         WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {mid_win}),
              m AS (SELECT * FROM b
                    UNION ALL
                    SELECT coin, time_ms, mid FROM l2_snapshots
-                   WHERE mid IS NOT NULL AND {mid_win} AND coin NOT IN (SELECT DISTINCT coin FROM b))
+                   WHERE mid IS NOT NULL AND {mid_win}
+                     AND (coin, time_ms // 3600000) NOT IN (SELECT DISTINCT coin, time_ms // 3600000 FROM b))
         SELECT (c.cid << {KEY_SHIFT}) | m.time_ms AS k, m.mid FROM m JOIN _wf_coins c USING (coin)
         ORDER BY k""").fetchnumpy()
     return _i64(d["k"]), _f64(d["mid"])
 
 
-def _context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys: np.ndarray,
+def context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys: np.ndarray,
                    end_ms: int | None) -> pa.Table:
     """Per trade: the columns the aggregate reads, the four as-of mids, the buyer's mark-outs (only
     horizons that end inside the window) and the candle row (NULL where missing)."""
-    cols = {"buyer": tr.buyer, "seller": tr.seller, "buyer_maker": tr.buyer_maker, "px": tr.px, "notional": tr.notional,
-            "time_ms": tr.time_ms}
+    cols = {"buyer": tr.buyer, "seller": tr.seller, "cid": tr.cid, "buyer_maker": tr.buyer_maker, "px": tr.px,
+            "notional": tr.notional, "time_ms": tr.time_ms}
     cols.update({name: pa.array(v.data, mask=v.mask) for name, v in market_context(tr, *mids).items()})
     cols.update({name: pa.array(v.data, mask=np.ma.getmaskarray(v)) for name, v in markouts(tr, *mids, end_ms).items()})
     row = candle_of(tr, candle_keys)
@@ -253,7 +257,7 @@ def _context_table(tr: Trades, mids: tuple[np.ndarray, np.ndarray], candle_keys:
     return pa.table(cols)
 
 
-def _per_wallet(con: duckdb.DuckDBPyConnection, sql: str, n_wallets: int) -> dict[str, np.ndarray]:
+def per_wallet(con: duckdb.DuckDBPyConnection, sql: str, n_wallets: int) -> dict[str, np.ndarray]:
     """Columns of a per-wallet query as arrays indexed by wallet id (NaN for wallets not in it)."""
     d = con.execute(sql).fetchnumpy()
     wid = _i64(d.pop("wallet"))
@@ -278,34 +282,51 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
-_TEMPS = ("_wf_coins", "_wf_addrs", "_wf_tokens", "_wf_trades", "_wf_candles")
+TEMPS = ("_wf_coins", "_wf_addrs", "_wf_tokens", "_wf_trades", "_wf_candles")
 
 
 def _build(con: duckdb.DuckDBPyConnection, win: str, mid_win: str, table: str, end_ms: int | None) -> None:
-    for stmt in _ids_sql(win):
+    for stmt in ids_sql(win):
         con.execute(stmt)
     n_wallets, n_coins = _count(con, "_wf_addrs"), _count(con, "_wf_coins")
-    trades, evm = _fetch_trades(con), _fetch_evm(con, win)
+    trades, evm = fetch_trades(con), fetch_evm(con, win)
     candle_keys = _i64(con.execute("SELECT key FROM _wf_candles ORDER BY crow").fetchnumpy()["key"])
     with ThreadPoolExecutor(max_workers=2) as pool:
         sequences = sequence_features(trades, evm, n_wallets, n_coins, pool)  # runs while DuckDB aggregates
-        con.register("_wf_ctx", _context_table(trades, _fetch_mids(con, mid_win), candle_keys, end_ms))
+        con.register("_wf_ctx", context_table(trades, fetch_mids(con, mid_win), candle_keys, end_ms))
         try:
-            fills = _per_wallet(con, _FILL_AGG, n_wallets)
-            fills.update(_per_wallet(con, _SKILL_AGG, n_wallets))
+            fills = per_wallet(con, _FILL_AGG, n_wallets)
+            fills.update(per_wallet(con, _SKILL_AGG, n_wallets))
         finally:
             con.unregister("_wf_ctx")
-        fills.update(_per_wallet(con, _SIZE_ENTROPY, n_wallets))
+        fills.update(per_wallet(con, _SIZE_ENTROPY, n_wallets))
         fills.update(sequences())
-    result = pa.table(wallet_feature_table(fills, evm_aggregates(evm, n_wallets)))
-    con.register("_wf_result", result)
+    write_feature_table(con, wallet_feature_table(fills, evm_aggregates(evm, n_wallets)), "_wf_addrs", table)
+
+
+def write_feature_table(con: duckdb.DuckDBPyConnection, cols: dict[str, np.ndarray], addrs: str, table: str) -> None:
+    """Create ``table`` from wallet_feature_table's columns, typed as declared, one row per wallet in
+    address order; ``addrs`` is a relation (addr, wid) naming each ``wid``."""
+    con.register("_wf_result", pa.table(cols))
     try:
         typed = ", ".join(f"r.{name}::{dtype} AS {name}" for name, dtype in list(wallet_features_columns().items())[1:])
         con.execute(f"""CREATE OR REPLACE TABLE {table} AS
-                        SELECT a.addr AS wallet, {typed} FROM _wf_result r JOIN _wf_addrs a ON a.wid = r.wid
+                        SELECT a.addr AS wallet, {typed} FROM _wf_result r JOIN {addrs} a ON a.wid = r.wid
                         ORDER BY a.addr""")
     finally:
         con.unregister("_wf_result")
+
+
+# The raw tables whose landing hours bound the all-data window (data_end_ms).
+_EXTENT_TABLES = ("trades", "bbo", "l2_snapshots", "candles", "evm_transactions", "evm_token_transfers")
+
+
+def data_end_ms(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The end of the last landing hour holding a row the features read (epoch ms), None when empty: the
+    all-data window's end, so a mark-out horizon counts once the data reaches it (not sooner)."""
+    parts = " UNION ALL ".join(f"SELECT max(hour) AS h FROM {t}" for t in _EXTENT_TABLES)
+    last = con.execute(f"SELECT epoch_ms(max(h)) FROM ({parts})").fetchall()[0][0]
+    return None if last is None else int(last) + 3_600_000
 
 
 def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None = None, end_ms: int | None = None,
@@ -315,13 +336,19 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
     table = check_identifier(table)
     win = window_sql(start_ms, end_ms)
     mid_win = window_sql(None, None if end_ms is None else end_ms + 5000)
+    horizon_end = end_ms if end_ms is not None else data_end_ms(con)
     try:
         # the fetch of _wf_trades must return its stored (coin, time, tid) order
         with session_setting(con, "preserve_insertion_order", True):
-            _build(con, win, mid_win, table, end_ms)
+            _build(con, win, mid_win, table, horizon_end)
     finally:
-        for t in _TEMPS:
+        for t in TEMPS:
             con.execute(f"DROP TABLE IF EXISTS {t}")
+    return feature_stats(con, table)
+
+
+def feature_stats(con: duckdb.DuckDBPyConnection, table: str = "wallet_features") -> dict:
+    """Metadata of a built feature table (rows, coverage); checks its columns are the declared ones."""
     cols = list(wallet_features_columns())
     got = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
     assert got == cols, f"wallet_features columns drifted from the declared layout: {got}"
@@ -329,16 +356,3 @@ def build_wallet_features(con: duckdb.DuckDBPyConnection, start_ms: int | None =
                             FROM {table}""").fetchall()[0]
     return {"rows": int(stats[0]), "share_with_bbo": float(stats[1] or 0), "share_with_candles": float(stats[2] or 0),
             "share_with_evm": float(stats[3] or 0), "features": len(FEATURE_NAMES)}
-
-
-def _run(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict:
-    start_ms, end_ms = feature_window(con, ctx.settings.feature_window_hours)
-    return build_wallet_features(con, start_ms=start_ms, end_ms=end_ms)
-
-
-STEP = Step(
-    name="wallet_features",
-    description="The 36 features of SPEC §7 plus the skill features, one row per wallet, over the feature window (DuckDB SQL + vectorized "
-                "numpy).",
-    reads=FEATURE_READS, writes=(FEATURES_TABLE,), run=_run,
-)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from hypertrack_pipeline.feature_names import SPEC_FEATURE_NAMES as FEATURE_NAMES
+from hypertrack_pipeline.warehouse.feature_arrays import MAX_MID_AGE_MS
 
 
 def _rows(raw: Path, stream: str) -> list[dict]:
@@ -45,13 +46,13 @@ class _Mids:
         self.times = [p[0] for p in points]
         self.mids = [p[1] for p in points]
 
-    def before(self, t: int) -> float | None:  # last mid strictly before t
+    def before(self, t: int) -> float | None:  # last mid strictly before t, at most an hour before t - 1
         i = bisect.bisect_left(self.times, t)
-        return self.mids[i - 1] if i else None
+        return self.mids[i - 1] if i and self.times[i - 1] >= t - 1 - MAX_MID_AGE_MS else None
 
-    def at_or_before(self, t: int) -> float | None:
+    def at_or_before(self, t: int) -> float | None:  # last mid at or before t, at most an hour old
         i = bisect.bisect_right(self.times, t)
-        return self.mids[i - 1] if i else None
+        return self.mids[i - 1] if i and self.times[i - 1] >= t - MAX_MID_AGE_MS else None
 
 
 def reference_features(raw: Path) -> dict[str, dict[str, float]]:
@@ -68,9 +69,9 @@ def reference_features(raw: Path) -> dict[str, dict[str, float]]:
     for r in _rows(raw, "bbo"):
         if r["bid_px"] is not None and r["ask_px"] is not None:
             points[r["coin"]].append((r["time"], (r["bid_px"] + r["ask_px"]) / 2))
-    bbo_coins = set(points)
+    bbo_hours = {(coin, t // 3_600_000) for coin, p in points.items() for t, _ in p}
     for r in _rows(raw, "l2book"):
-        if r["coin"] not in bbo_coins and r["bid_px"] and r["ask_px"]:
+        if (r["coin"], r["time"] // 3_600_000) not in bbo_hours and r["bid_px"] and r["ask_px"]:
             points[r["coin"]].append((r["time"], (r["bid_px"][0] + r["ask_px"][0]) / 2))
     mids = {coin: _Mids(p) for coin, p in points.items()}
     candles = {}

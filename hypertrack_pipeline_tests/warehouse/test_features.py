@@ -198,13 +198,13 @@ def test_empty_and_evm_only_warehouses() -> None:
 
 
 def test_trades_reach_numpy_in_coin_time_tid_order() -> None:
-    from hypertrack_pipeline.warehouse.features import _fetch_trades
+    from hypertrack_pipeline.warehouse.features import fetch_trades
 
     con = duckdb.connect()
     con.execute("""CREATE TEMP TABLE _wf_trades AS SELECT * FROM (VALUES
         (7, 8, 1, 5000, 9, true, 1.0, 10.0), (5, 6, 0, 7000, 4, false, 2.0, 20.0), (3, 4, 0, 7000, 2, true, 3.0, 30.0),
         (1, 2, 0, 6000, 8, false, 4.0, 40.0)) t(buyer, seller, cid, time_ms, tid, buyer_maker, px, notional)""")
-    tr = _fetch_trades(con)  # stored out of order: sorted by (coin, time, tid) before any sequence feature
+    tr = fetch_trades(con)  # stored out of order: sorted by (coin, time, tid) before any sequence feature
     assert tr.cid.tolist() == [0, 0, 0, 1] and tr.time_ms.tolist() == [6000, 7000, 7000, 5000]
     assert tr.buyer.tolist() == [1, 3, 5, 7] and tr.notional.tolist() == [40.0, 30.0, 20.0, 10.0]
     assert tr.buyer_maker.tolist() == [False, True, False, True]
