@@ -126,6 +126,9 @@ class Settings:
     close_grace_seconds: float = 120.0
     retrain_at_utc: str = "03:15"  # daily retrain tick (HH:MM UTC)
     feature_window_hours: float = 0.0  # 0 = all recorded data
+    partials_url: str | None = None  # where wallet_features keeps its per-unit partials (default data/partials)
+    workers: int = 1  # processes computing feature partials in parallel (2+: cluster mode, from landing_url)
+    landing_url: str | None = None  # the landing zone as workers read it (default data/raw; s3://… in cluster mode)
     training_batch_size: str = "auto"
     device: str = "auto"  # auto | cpu | cuda
     account_top: int = 200  # tracked wallets: the top N by notional (plus every whale / profitable wallet)
@@ -140,6 +143,16 @@ class Settings:
     @property
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
+
+    @property
+    def partials_location(self) -> str:
+        """The partial store: a folder, or an s3:// prefix shared by the workers of cluster mode."""
+        return self.partials_url or str(self.data_dir / "partials")
+
+    @property
+    def landing_location(self) -> str:
+        """The landing zone as feature workers read it (a folder or an s3:// prefix)."""
+        return self.landing_url or str(self.raw_dir)
 
     @property
     def models_dir(self) -> Path:
@@ -197,6 +210,13 @@ def _alert_settings(env: dict[str, str]) -> dict[str, object]:
     return out
 
 
+def _location(name: str, value: str) -> str:
+    """A folder or an s3:// URL (the stores cluster mode shares); anything else is a one-line error."""
+    if "://" in value and not value.startswith("s3://"):
+        raise ConfigError(f"{name} must be a folder or an s3:// URL, got {mask_url(value)!r}")
+    return value if "://" in value else str(Path(value).expanduser())
+
+
 def load_settings(data_dir: str | Path | None = None, **overrides: object) -> Settings:
     """Build :class:`Settings` from environment + ``.env``; keyword overrides win (CLI flags)."""
     env = _env()
@@ -238,6 +258,14 @@ def load_settings(data_dir: str | Path | None = None, **overrides: object) -> Se
         kwargs["feature_window_hours"] = _float(
             "HYPERTRACK_FEATURE_WINDOW_HOURS", env["HYPERTRACK_FEATURE_WINDOW_HOURS"], 0
         )
+    for name, key in (("HYPERTRACK_PARTIALS_URL", "partials_url"), ("HYPERTRACK_LANDING_URL", "landing_url")):
+        if env.get(name, "").strip():
+            kwargs[key] = _location(name, env[name].strip())
+    if "HYPERTRACK_WORKERS" in env:
+        raw = env["HYPERTRACK_WORKERS"].strip()
+        if not (raw.isdigit() and int(raw) >= 1):
+            raise ConfigError(f"HYPERTRACK_WORKERS must be a whole number ≥ 1, got {raw!r}")
+        kwargs["workers"] = int(raw)
     if "HYPERTRACK_BATCH_SIZE" in env:
         raw = env["HYPERTRACK_BATCH_SIZE"].strip()
         if raw != "auto" and not (raw.isdigit() and int(raw) > 0):

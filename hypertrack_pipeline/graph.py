@@ -13,14 +13,14 @@ from hypertrack_pipeline.datasets import RAW_TABLES
 from hypertrack_pipeline.ml import steps as ml_steps
 from hypertrack_pipeline.ml import targets, windows
 from hypertrack_pipeline.plan import Node
-from hypertrack_pipeline.warehouse import features, pnl, reconcile, tracked, trader_views
+from hypertrack_pipeline.warehouse import partials, pnl, reconcile, tracked, trader_views
 from hypertrack_pipeline.warehouse.schema import INTERNAL_TABLES
 
 # In dependency order (the plan sorts anyway): hourly analysis, the retrain chain, scoring, outputs.
 STEPS: tuple[Step, ...] = (
     pnl.STEP,
     reconcile.STEP,
-    features.STEP,
+    partials.STEP,
     windows.WINDOW_STEP,
     windows.EARLY_STEP,
     windows.LATE_STEP,
