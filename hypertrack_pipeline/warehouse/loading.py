@@ -205,3 +205,13 @@ def _record_loads(con: duckdb.DuckDBPyConnection, hours: list[Hour], fingerprint
     con.execute(f"""UPDATE landing_loads l SET trades = t.n
         FROM (SELECT hour, count(*) AS n FROM trades WHERE {where} GROUP BY hour) t
         WHERE l.hour = t.hour""")
+
+
+def loaded_versions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """Landing hour (start, epoch ms) → the version the warehouse holds (fingerprint and load time, from
+    landing_loads): a re-load changes it even when the markers did not. What incremental builds key on."""
+    if "landing_loads" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}:
+        return {}
+    rows = con.execute("""SELECT epoch_ms(hour), fingerprint || '@' || strftime(loaded_at, '%Y-%m-%dT%H:%M:%S.%f')
+                          FROM landing_loads""").fetchall()
+    return {int(h): str(v) for h, v in rows}

@@ -74,7 +74,7 @@ from hypertrack_pipeline.warehouse.features import (
     per_wallet,
     write_feature_table,
 )
-from hypertrack_pipeline.warehouse.loading import load_hours
+from hypertrack_pipeline.warehouse.loading import load_hours, loaded_versions
 from hypertrack_pipeline.warehouse.schema import session_setting
 from hypertrack_pipeline.warehouse.window import check_identifier, feature_window, window_sql
 
@@ -573,14 +573,6 @@ def compute_unit_from_landing(landing: str, store_root: str, unit: Unit, sig: st
     return unit.key
 
 
-def loaded_hours(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
-    """Landing hour (start ms) → its version in the warehouse (fingerprint and load time), from
-    landing_loads: a re-load changes it even when the markers did not."""
-    rows = con.execute("""SELECT epoch_ms(hour), fingerprint || '@' || strftime(loaded_at, '%Y-%m-%dT%H:%M:%S.%f')
-                          FROM landing_loads""").fetchall()
-    return {int(h): str(v) for h, v in rows}
-
-
 def build_features(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict:
     """The wallet_features step: over a trailing window (HYPERTRACK_FEATURE_WINDOW_HOURS) a full build of
     that window (it moves every hour); over all data, the stale units and a merge. A warehouse whose
@@ -589,7 +581,7 @@ def build_features(con: duckdb.DuckDBPyConnection, ctx: StepContext) -> dict:
     if settings.feature_window_hours:
         start_ms, end_ms = feature_window(con, settings.feature_window_hours)
         return build_wallet_features(con, start_ms=start_ms, end_ms=end_ms) | {"mode": "window"}
-    hours, data_end = loaded_hours(con), data_end_ms(con)
+    hours, data_end = loaded_versions(con), data_end_ms(con)
     if not hours or data_end is None:
         return build_wallet_features(con) | {"mode": "full"}
     store = UnitStore(settings.partials_location)

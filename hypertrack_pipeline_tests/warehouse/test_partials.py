@@ -13,12 +13,12 @@ import pytest
 from hypertrack_pipeline.landing.zone import closed_hours
 from hypertrack_pipeline.warehouse import build_wallet_features, load_hours
 from hypertrack_pipeline.warehouse.features import data_end_ms
+from hypertrack_pipeline.warehouse.loading import loaded_versions
 from hypertrack_pipeline.warehouse.partials import (
     DAY_MS,
     HOUR_MS,
     Unit,
     UnitStore,
-    loaded_hours,
     merge_units,
     plan_units,
     signature,
@@ -91,7 +91,7 @@ def test_hour_by_hour_equals_full_build(sim: Path, tmp_path: Path) -> None:
     computed = []
     for i, hour in enumerate(hours):
         load_hours(con, sim / "raw", [hour], fingerprints=_versions([hour]))
-        work = update_units(con, store, loaded_hours(con), data_end_ms(con))
+        work = update_units(con, store, loaded_versions(con), data_end_ms(con))
         computed.append(len(work.computed))
         if i in (len(hours) // 2, len(hours) - 1):  # check mid-way and at the end
             merge_units(con, store.relation(work.units), "wf_incremental")
@@ -108,19 +108,19 @@ def test_relanded_hour_and_dead_worker_recompute_only_their_units(sim: Path, tmp
     con = duckdb.connect()
     load_hours(con, sim / "raw", hours, fingerprints=_versions(hours))
     store = UnitStore(str(tmp_path / "store"))
-    first = update_units(con, store, loaded_hours(con), data_end_ms(con))
-    assert update_units(con, store, loaded_hours(con), data_end_ms(con)).computed == []  # nothing changed
+    first = update_units(con, store, loaded_versions(con), data_end_ms(con))
+    assert update_units(con, store, loaded_versions(con), data_end_ms(con)).computed == []  # nothing changed
     # an hour re-landed (new markers) and loaded again: only the units whose reach holds it
     again = hours[-5]
     load_hours(con, sim / "raw", [again], fingerprints={again.key: "v2"})
-    work = update_units(con, store, loaded_hours(con), data_end_ms(con))
+    work = update_units(con, store, loaded_versions(con), data_end_ms(con))
     start = int(again.start.timestamp() * 1000)
     assert work.computed and all(u.reach()[0] <= start < u.reach()[1] for u in work.computed)
     assert len(work.computed) < len(first.units)
     # a worker that died after writing a unit's parquet but before its commit file: that unit is redone
     victim = work.units[0]
     Path(tmp_path / "store" / "units" / f"{victim.key}.json").unlink()
-    assert update_units(con, store, loaded_hours(con), data_end_ms(con)).computed == [victim]
+    assert update_units(con, store, loaded_versions(con), data_end_ms(con)).computed == [victim]
     merge_units(con, store.relation(work.units), "wf_incremental")
     build_wallet_features(con)
     assert_same_features(con, "wallet_features", "wf_incremental")
@@ -133,8 +133,8 @@ def test_separate_worker_processes_from_the_landing_zone(sim: Path, tmp_path: Pa
     con = duckdb.connect()
     load_hours(con, sim / "raw", hours, fingerprints=_versions(hours))
     here, there = UnitStore(str(tmp_path / "here")), UnitStore(str(tmp_path / "workers"))
-    a = update_units(con, here, loaded_hours(con), data_end_ms(con))
-    b = update_units(con, there, loaded_hours(con), data_end_ms(con), workers=2, landing=str(sim / "raw"))
+    a = update_units(con, here, loaded_versions(con), data_end_ms(con))
+    b = update_units(con, there, loaded_versions(con), data_end_ms(con), workers=2, landing=str(sim / "raw"))
     assert a.units == b.units and len(b.computed) > 2
     merge_units(con, here.relation(a.units), "wf_here")
     merge_units(con, there.relation(b.units), "wf_workers")
@@ -150,7 +150,7 @@ def test_hand_made_market_across_hour_units(tmp_path: Path) -> None:
     hours = all_hours(T0, 5)
     load_hours(con, raw, hours, fingerprints=_versions(hours))
     store = UnitStore(str(tmp_path / "store"))
-    work = update_units(con, store, loaded_hours(con), data_end_ms(con))
+    work = update_units(con, store, loaded_versions(con), data_end_ms(con))
     assert all(u.end_ms - u.start_ms == HOUR_MS for u in work.units) and len(work.units) == 5
     merge_units(con, store.relation(work.units), "wf_incremental")
     build_wallet_features(con)
