@@ -34,7 +34,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     from hypertrack_pipeline.defs.runner import materialize
 
     settings = load_settings(args.data_dir)
-    if not settings.raw_dir.is_dir():
+    if settings.landing_url is None and not settings.raw_dir.is_dir():
         raise UserError(f"no landing zone at {settings.raw_dir} (record or simulate first: hypertrack demo)")
     t0 = time.monotonic()
     summary = materialize(settings, retrain=args.retrain)

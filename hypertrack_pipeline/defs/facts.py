@@ -47,7 +47,7 @@ def gather(instance: dg.DagsterInstance, settings: Settings, exclude_run: str | 
     model = instance.fetch_materializations(dg.AssetKey("wallet_model"), limit=1).records
     trained_at = datetime.fromtimestamp(model[0].timestamp, tz=UTC) if model else None
     busy = any(r.run_id != exclude_run for r in active_runs(instance))
-    closed = {h.key: fp for h, fp in closed_hour_fingerprints(settings.raw_dir).items()}
+    closed = {h.key: fp for h, fp in closed_hour_fingerprints(settings.landing_location).items()}
     return Facts(closed=closed, loaded=loaded_hours(instance, settings), materialized=materialized,
                  busy=busy, model_trained_at=trained_at)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from hypertrack_pipeline import objectstore
 from hypertrack_pipeline.datasets import RAW_TABLES
 from hypertrack_pipeline.defs.factory import table_spec_metadata
 from hypertrack_pipeline.defs.metadata import to_metadata
@@ -52,12 +53,13 @@ def raw_hour_tables(context: dg.AssetExecutionContext, hypertrack: HypertrackSet
     """Replace the rows of the run's hours in every raw table from the landing Parquet."""
     settings = hypertrack.get()
     hours = hours_of(context)
-    prints = {h.key: fp for h in hours if (fp := hour_fingerprint(settings.raw_dir, h)) is not None}
+    prints = {h.key: fp for h in hours if (fp := hour_fingerprint(settings.landing_location, h)) is not None}
     context.log.info(f"loading {len(hours)} hour(s): {hours[0].key} … {hours[-1].key}")
     with duckdb.get_connection() as con:
         ensure_schema(con)
+        objectstore.attach(con, settings.landing_location)  # s3:// landing (cluster mode): read through s3fs
         problems: list = []
-        loaded = load_hours(con, settings.raw_dir, hours, fingerprints=prints, problems=problems)
+        loaded = load_hours(con, settings.landing_location, hours, fingerprints=prints, problems=problems)
         per_hour = {t.name: dict(con.execute(
             f"SELECT strftime(hour, '%Y-%m-%d-%H:00'), count(*) FROM {t.name} "
             f"WHERE hour BETWEEN ?::TIMESTAMP AND ?::TIMESTAMP GROUP BY 1",

@@ -107,7 +107,7 @@ def materialize(settings: Settings, retrain: bool = False, say: Say = print) -> 
     if p.busy:
         raise RunFailed("another pipeline run is queued or running in this data directory (the Dagster UI shows "
                         "it); wait for it or cancel it")
-    say(f"landing zone {settings.raw_dir}: {len(facts.closed)} closed hour(s), {len(p.load)} to load")
+    say(f"landing zone {settings.landing_location}: {len(facts.closed)} closed hour(s), {len(p.load)} to load")
     if p.load:
         add_hours(instance, p.load)
         ordered = list(instance.get_dynamic_partitions(landing_hours.name))

@@ -212,20 +212,25 @@ def closed_hours(raw_dir: Path) -> list[Hour]:
     return sorted(closed_hour_fingerprints(raw_dir))
 
 
-def closed_hour_fingerprints(raw_dir: Path) -> dict[Hour, str]:
+def closed_hour_fingerprints(raw_dir: Path | str) -> dict[Hour, str]:
     """Hours ready to load, each with a digest of its streams' markers (name, size, mtime).
 
     A marker is rewritten when an hour is reopened and closed again with more rows, so a changed
-    fingerprint means the hour must be loaded again; stat calls only, no file is read.
+    fingerprint means the hour must be loaded again; stat calls only, no file is read. ``raw_dir`` may be
+    an s3:// prefix (cluster mode): one listing per stream, markers identified by size and ETag.
     """
+    if "://" in str(raw_dir):
+        return _remote_fingerprints(str(raw_dir))
     hours = {hour for stream in STREAM_SCHEMAS for hour, _ in iter_stream_hours(raw_dir, stream)}
     prints = {h: hour_fingerprint(raw_dir, h) for h in sorted(hours)}
     return {h: fp for h, fp in prints.items() if fp is not None}
 
 
-def hour_fingerprint(raw_dir: Path, hour: Hour) -> str | None:
+def hour_fingerprint(raw_dir: Path | str, hour: Hour) -> str | None:
     """The digest of one hour's markers; None while a stream folder of the hour has no marker (open, or
     reopened by a recorder that is writing more rows)."""
+    if "://" in str(raw_dir):
+        return _remote_fingerprints(str(raw_dir), hour).get(hour)
     markers = []
     for stream in STREAM_SCHEMAS:
         folder = hour_dir(raw_dir, stream, hour)
@@ -237,3 +242,34 @@ def hour_fingerprint(raw_dir: Path, hour: Hour) -> str | None:
             return None
         markers.append(f"{stream}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha1("|".join(sorted(markers)).encode()).hexdigest()[:16] if markers else None
+
+
+_REMOTE_HOUR = re.compile(r"/([^/]+)/date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/([^/]+)$")
+
+
+def _remote_fingerprints(url: str, only: Hour | None = None) -> dict[Hour, str]:
+    """closed_hour_fingerprints of a landing zone on object storage (every hour, or ``only``)."""
+    from hypertrack_pipeline import objectstore
+
+    base = url.rstrip("/")
+    seen: dict[Hour, dict[str, str | None]] = {}
+    for stream in STREAM_SCHEMAS:
+        prefix = f"{base}/{stream}" + (f"/{only.rel_dir()}" if only else "")
+        for path, version in objectstore.stat_all(prefix).items():
+            m = _REMOTE_HOUR.search(path)
+            if not m or m.group(1) != stream:
+                continue
+            try:
+                hour = Hour(datetime.strptime(f"{m.group(2)} {m.group(3)}", "%Y-%m-%d %H").replace(tzinfo=UTC))
+            except ValueError:
+                continue
+            markers = seen.setdefault(hour, {})
+            if m.group(4) == SUCCESS:
+                markers[stream] = f"{stream}:{version}"
+            else:
+                markers.setdefault(stream, None)
+    out = {}
+    for hour, markers in sorted(seen.items()):
+        if markers and all(v is not None for v in markers.values()):
+            out[hour] = hashlib.sha1("|".join(sorted(markers.values())).encode()).hexdigest()[:16]
+    return out
