@@ -1,9 +1,10 @@
 """wallet_features from mergeable partials: the feature build split by time into units (a landing hour,
-or a whole day once no later data can change it), each unit reduced to small per-wallet summaries that
+or a 6-hour block or whole day once no later data can change it), each unit reduced to small per-wallet summaries that
 merge into exactly the features of a full build (features.py) over all data.
 
 Why: a full build reads every fill of the history, so the cost of a new hour grew with the history and
-its memory with the history's size. A unit reads only its own fills and the mids of the hours around
+its memory with the history's size. A unit (a landing hour, a 6-hour block or a UTC day, see plan_units)
+reads only its own fills and the mids of the hours around
 them (a fill's context reaches back two hours and forward one: feature_arrays.MAX_MID_AGE_MS and the
 longest mark-out horizon), so adding an hour recomputes the one or two units whose inputs changed and
 merges summaries whose size is wallets × units, not fills. Units are independent: any process can
@@ -106,16 +107,22 @@ class Unit:
         return self.start_ms - REACH_BEFORE_MS, self.end_ms + REACH_AFTER_MS
 
 
+# Unit sizes, largest first (hours; each divides the next, so blocks nest inside UTC days).
+BLOCK_HOURS = (24, 6, 1)
+
+
 def plan_units(hours: Iterable[int], data_end: int) -> list[Unit]:
-    """Units covering the loaded hours (start ms): a whole day once the data reaches an hour past its
-    end (nothing later can change it but a re-load), else one unit per loaded hour."""
+    """Units covering the loaded hours (start ms): the largest aligned block (a UTC day, a quarter of it,
+    an hour) that the data has passed by an hour — nothing later can change it but a re-load — else the
+    hour itself. A new hour thus computes its own unit and, when it closes one, that block (a 6 h block
+    every 6 hours, a day every day): the cost of an hour is bounded by a day, whatever the history."""
     out: set[Unit] = set()
     for h in hours:
-        day = h - h % DAY_MS
-        if day + DAY_MS + REACH_AFTER_MS <= data_end:
-            out.add(Unit(day, day + DAY_MS))
-        else:
-            out.add(Unit(h, h + HOUR_MS))
+        for size in BLOCK_HOURS:
+            start = h - h % (size * HOUR_MS)
+            if size == 1 or start + size * HOUR_MS + REACH_AFTER_MS <= data_end:
+                out.add(Unit(start, start + size * HOUR_MS))
+                break
     return sorted(out)
 
 
@@ -532,12 +539,29 @@ def update_units(con: duckdb.DuckDBPyConnection, store: UnitStore, hours: Mappin
             raise ValueError("parallel feature workers read the landing zone: pass its location")
         _compute_in_workers(todo, sigs, store, hours, data_end, landing, workers, log)
     else:
-        for i, unit in enumerate(todo, 1):
-            store.write(unit, sigs[unit], compute_unit(con, unit, data_end))
-            log(f"feature partial {unit.key}: {i}/{len(todo)}")
+        _compute_in_threads(con, todo, sigs, store, data_end, log)
     for unit in obsolete:
         store.drop(unit)
     return UnitWork(units=units, computed=todo, dropped=obsolete)
+
+
+def _compute_in_threads(con: duckdb.DuckDBPyConnection, todo: list[Unit], sigs: Mapping[Unit, str], store: UnitStore,
+                        data_end: int, log: Callable[[str], None]) -> None:
+    """Units on the caller's database, two at a time (each thread on its own cursor, whose temp tables are
+    its own): a small unit is mostly per-statement latency, which the other thread fills."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(unit: Unit) -> Unit:
+        cur = con.cursor()
+        try:
+            store.write(unit, sigs[unit], compute_unit(cur, unit, data_end))
+        finally:
+            cur.close()
+        return unit
+
+    with ThreadPoolExecutor(max_workers=min(2, max(1, len(todo)))) as pool:
+        for i, unit in enumerate(pool.map(one, todo), 1):
+            log(f"feature partial {unit.key}: {i}/{len(todo)}")
 
 
 def _compute_in_workers(todo: list[Unit], sigs: Mapping[Unit, str], store: UnitStore, hours: Mapping[int, str],
