@@ -28,6 +28,7 @@ from hypertrack_pipeline.warehouse.loading import loaded_versions
 from hypertrack_pipeline.warehouse.window import check_identifier, window_sql
 
 _HOUR_MS = 3_600_000
+_DAY_MS = 24 * _HOUR_MS
 
 POSITIONS_TABLE = Table("wallet_positions", "Per wallet and coin: average-cost position at the end of the PnL "
                         "window (SPEC §8).", (
@@ -346,19 +347,31 @@ def _write_tables(con: duckdb.DuckDBPyConnection, prefix: str, win: str) -> None
 
 
 # The accounting state kept between runs (internal): what makes a new hour cost the hour, not the history.
+_STATE_DOCS = {"wallet": "address, lowercase hex", "coin": "market", "hour_ms": "UTC hour start, epoch ms",
+               "position": "signed base units after the hour's last fill", "avg_cost": "average entry price then, USD",
+               "cum_realized": "realized PnL of the group up to the end of the hour, USD (no fees)",
+               "closing": "fills of the hour that reduced, closed or flipped the position",
+               "wins": "closing fills of the hour with realized PnL > 0",
+               "peak": "largest abs(position) * fill px in the hour, USD",
+               "seed": "the exchange's position before the group's first archived fill (its first hour only)"}
 PNL_STATE_TABLES: tuple[Table, ...] = (
     Table("pnl_state_hours", "Internal: per wallet, coin and hour with a fill, the average-cost state after the "
           "hour and what the hour added (wallet_pnl resumes from it).", tuple(
-              Column(name, f"{dtype} NOT NULL" if name in ("wallet", "coin", "hour_ms") else dtype)
+              Column(name, f"{dtype} NOT NULL" if name in ("wallet", "coin", "hour_ms") else dtype, _STATE_DOCS[name])
               for name, dtype in _STATE_COLUMNS.items()), internal=True),
     Table("pnl_fill_hours", "Internal: per wallet, coin and hour, fills (self-trades included) and notional.", (
-        Column("wallet", "VARCHAR NOT NULL"), Column("coin", "VARCHAR NOT NULL"), Column("hour_ms", "BIGINT NOT NULL"),
-        Column("fills", "BIGINT"), Column("notional", "DOUBLE"), Column("first_ms", "BIGINT")), internal=True),
+        Column("wallet", "VARCHAR NOT NULL", "address, lowercase hex"), Column("coin", "VARCHAR NOT NULL", "market"),
+        Column("hour_ms", "BIGINT NOT NULL", "UTC hour start, epoch ms"), Column("fills", "BIGINT", "fills in the hour"),
+        Column("notional", "DOUBLE", "USD traded in the hour"), Column("first_ms", "BIGINT", "the hour's first fill, epoch ms")),
+          internal=True),
     Table("pnl_marks", "Internal: each coin's mark at the end of each hour (BBO, else L2, else last trade).", (
-        Column("coin", "VARCHAR NOT NULL"), Column("hour_ms", "BIGINT NOT NULL"), Column("mid", "DOUBLE")),
+        Column("coin", "VARCHAR NOT NULL", "market"), Column("hour_ms", "BIGINT NOT NULL", "UTC hour start, epoch ms"),
+        Column("mid", "DOUBLE", "the coin-hour's last BBO mid, else last L2 mid, else last trade price")),
           internal=True),
     Table("pnl_state_loads", "Internal: the landing hours (and their versions) the PnL state was computed from.", (
-        Column("hour_ms", "BIGINT NOT NULL"), Column("version", "VARCHAR NOT NULL")), internal=True),
+        Column("hour_ms", "BIGINT NOT NULL", "landing hour start, epoch ms"),
+        Column("version", "VARCHAR NOT NULL", "landing_loads fingerprint and load time when the state used it")),
+          internal=True),
 )
 
 
@@ -381,31 +394,40 @@ def update_wallet_pnl(con: duckdb.DuckDBPyConnection) -> dict:
     info: dict = {"mode": "incremental", "hours_recomputed": len({h for h in changed if h in hours})}
     if changed:
         start = min(changed)
-        win = window_sql(start, None)
         con.execute("BEGIN TRANSACTION")
         try:
             for t in ("pnl_state_hours", "pnl_fill_hours", "pnl_marks"):
                 con.execute(f"DELETE FROM {t} WHERE hour_ms >= {start}")
-            con.execute("""CREATE OR REPLACE TEMP TABLE _pnl_carry AS
-                           SELECT wallet, coin, max(hour_ms) AS hour_ms, arg_max(position, hour_ms) AS position,
-                                  arg_max(avg_cost, hour_ms) AS avg_cost, arg_max(cum_realized, hour_ms) AS cum_realized
-                           FROM pnl_state_hours GROUP BY wallet, coin""")
-            con.register("_pnl_pass", _accounting_pass(con, win))
-            con.execute(f"INSERT INTO pnl_state_hours SELECT {', '.join(_STATE_COLUMNS)} FROM _pnl_pass")
-            con.unregister("_pnl_pass")
-            con.execute(f"INSERT INTO pnl_fill_hours {_fill_hours_sql(win)}")
-            con.execute(f"INSERT INTO pnl_marks {_marks_sql(win)}")
+            # a UTC day at a time, each continuing from the state the previous one left: memory is bounded
+            # by a day's fills however long the history being (re)computed
+            for day in sorted({h - h % _DAY_MS for h in hours if h >= start - start % _DAY_MS}):
+                _resume(con, window_sql(max(day, start), day + _DAY_MS))
             con.execute("DELETE FROM pnl_state_loads")
             con.executemany("INSERT INTO pnl_state_loads VALUES (?, ?)", sorted(hours.items()))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        finally:
-            con.execute("DROP TABLE IF EXISTS _pnl_carry")
         info["from_hour_ms"] = start
     _finish(con, "", "TRUE", "pnl_state_hours", "pnl_fill_hours", "pnl_marks")
     return _summary(con, "") | info
+
+
+def _resume(con: duckdb.DuckDBPyConnection, win: str) -> None:
+    """Append the state rows, fill rows and marks of the fills in ``win``, each group continuing from its last
+    stored state before it."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _pnl_carry AS
+                   SELECT wallet, coin, max(hour_ms) AS hour_ms, arg_max(position, hour_ms) AS position,
+                          arg_max(avg_cost, hour_ms) AS avg_cost, arg_max(cum_realized, hour_ms) AS cum_realized
+                   FROM pnl_state_hours GROUP BY wallet, coin""")
+    try:
+        con.register("_pnl_pass", _accounting_pass(con, win))
+        con.execute(f"INSERT INTO pnl_state_hours SELECT {', '.join(_STATE_COLUMNS)} FROM _pnl_pass")
+        con.unregister("_pnl_pass")
+        con.execute(f"INSERT INTO pnl_fill_hours {_fill_hours_sql(win)}")
+        con.execute(f"INSERT INTO pnl_marks {_marks_sql(win)}")
+    finally:
+        con.execute("DROP TABLE IF EXISTS _pnl_carry")
 
 
 def _summary(con: duckdb.DuckDBPyConnection, prefix: str) -> dict:
