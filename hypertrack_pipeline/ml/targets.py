@@ -53,9 +53,19 @@ BREADTH_FULL = 20.0
 _PNL_COLS = ("notional", "pnl_per_notional", "total_pnl", "max_drawdown", "peak_position_notional")
 
 
+# Values closer than this share of the column's largest magnitude rank as ties: parallel float sums differ
+# in the last bits between runs, and a rank must not flip on that noise (a drawdown of 0 in one run and
+# 7e-15 in the next moved a wallet's risk target by a whole rank and retrained a different model).
+RANK_RESOLUTION = 1e-12
+
+
 def percentile_rank(values: np.ndarray) -> np.ndarray:
-    """(average rank − 1)/(n − 1): ties share a rank, the lowest value maps to 0, the highest to 1."""
+    """(average rank − 1)/(n − 1): ties share a rank, the lowest value maps to 0, the highest to 1. Values are
+    first quantized to RANK_RESOLUTION of the largest magnitude, so float noise cannot reorder them."""
     values = np.asarray(values, dtype=np.float64)
+    scale = float(np.max(np.abs(values[np.isfinite(values)]), initial=0.0)) * RANK_RESOLUTION
+    if scale > 0:
+        values = np.round(values / scale) * scale
     n = len(values)
     if n == 0:
         return values.copy()
