@@ -159,7 +159,7 @@ class _Progress(threading.Thread):
         super().__init__(daemon=True)
         self.instance, self.run_id, self.label, self.say = instance, run_id, label, say
         self._halt = threading.Event()
-        self._seen = 0
+        self._cursor: str | None = None
         self._t0 = time.monotonic()
         self._previous = _previous_step_seconds(instance)
         self._steps_running: dict[str, float] = {}
@@ -188,12 +188,14 @@ class _Progress(threading.Thread):
         return f" (ETA ~{max(left):.0f} s, from the previous run)" if left else ""
 
     def _drain(self) -> bool:
+        """Print the run's events since the last call: only the new ones are read (a load of many hours
+        writes thousands of materializations; re-reading them all every beat took the run's CPU)."""
         try:
-            records = self.instance.all_logs(self.run_id)
+            page = self.instance.get_records_for_run(self.run_id, cursor=self._cursor)
         except Exception:  # the instance is busy being written; try again at the next beat
             return False
-        new = records[self._seen:]
-        self._seen = len(records)
+        self._cursor = page.cursor
+        new = [r.event_log_entry for r in page.records]
         for rec in new:
             ev = rec.dagster_event
             if ev is None and rec.level >= logging.WARNING and rec.user_message:
