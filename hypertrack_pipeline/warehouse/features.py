@@ -174,30 +174,31 @@ _FILL_AGG = f"""
 # The skill statistic's observations: per wallet and hour, the mean skill-horizon mark-out of the
 # hour's fills and their mark-out PnL (USD); per wallet, how many hours, their mean and sample std,
 # and how many had a positive PnL.
-_SKILL_AGG = f"""
+SKILL_HOURS = f"""
     WITH fx AS (
         SELECT buyer AS wallet, time_ms // 3600000 AS hour, r_{SKILL_HORIZON} AS mo, notional
         FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL
         UNION ALL
         SELECT seller, time_ms // 3600000, -r_{SKILL_HORIZON}, notional
-        FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL),
-    hourly AS (SELECT wallet, hour, avg(mo) AS m, sum(mo * notional) AS pnl FROM fx GROUP BY wallet, hour)
+        FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL)
+    SELECT wallet, hour, avg(mo) AS m, sum(mo * notional) AS pnl FROM fx GROUP BY wallet, hour"""
+_SKILL_AGG = f"""
     SELECT wallet, count(*) AS skill_hours, avg(m) AS skill_mean, stddev_samp(m) AS skill_sd,
            sum((pnl > 0)::INT) AS skill_pos_hours
-    FROM hourly GROUP BY wallet"""
+    FROM ({SKILL_HOURS}) GROUP BY wallet"""
 
-# size_entropy: each fill's notional in 0.1-decade bins from $1 (bin 0) to $10M (bin 69)
-_SIZE_ENTROPY = """
+# size_entropy: each fill's notional in 0.1-decade bins from $1 (bin 0) to $10M (bin 69), counted per wallet
+_BIN = "least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT"
+SIZE_BINS = f"""
+    SELECT wallet, bin, count(*) AS c FROM (
+        SELECT buyer AS wallet, {_BIN} AS bin FROM _wf_trades
+        UNION ALL
+        SELECT seller, {_BIN} FROM _wf_trades)
+    GROUP BY ALL"""
+_SIZE_ENTROPY = f"""
     SELECT wallet, CASE WHEN sum(c) < 2 THEN 0
            ELSE (ln(sum(c)) - sum(c * ln(c)) / sum(c)) / ln(least(sum(c), 70)) END AS size_entropy
-    FROM (SELECT wallet, bin, count(*) AS c FROM (
-              SELECT buyer AS wallet, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT AS bin
-              FROM _wf_trades
-              UNION ALL
-              SELECT seller, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT
-              FROM _wf_trades)
-          GROUP BY ALL)
-    GROUP BY wallet"""
+    FROM ({SIZE_BINS}) GROUP BY wallet"""
 
 
 def fetch_trades(con: duckdb.DuckDBPyConnection) -> Trades:
@@ -230,16 +231,21 @@ def fetch_evm(con: duckdb.DuckDBPyConnection, win: str) -> Evm:
                xfer_time=_i64(xf["time_ms"]), xfer_token=_i64(xf["tok"]), xfer_amount=_f64(xf["amount"]))
 
 
+def mids_sql(win: str) -> str:
+    """(coin, time_ms, mid) of every coin in ``win``: BBO, or L2 in a coin-hour without a BBO mid."""
+    return f"""
+        WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {win})
+        SELECT * FROM b
+        UNION ALL
+        SELECT coin, time_ms, mid FROM l2_snapshots
+        WHERE mid IS NOT NULL AND {win}
+          AND (coin, time_ms // 3600000) NOT IN (SELECT DISTINCT coin, time_ms // 3600000 FROM b)"""
+
+
 def fetch_mids(con: duckdb.DuckDBPyConnection, mid_win: str) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted (coin id << 42) | time_ms keys and mids: BBO, or L2 in a coin-hour without a BBO mid."""
+    """Sorted (coin id << 42) | time_ms keys and mids of the traded coins (mids_sql)."""
     d = con.execute(f"""
-        WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {mid_win}),
-             m AS (SELECT * FROM b
-                   UNION ALL
-                   SELECT coin, time_ms, mid FROM l2_snapshots
-                   WHERE mid IS NOT NULL AND {mid_win}
-                     AND (coin, time_ms // 3600000) NOT IN (SELECT DISTINCT coin, time_ms // 3600000 FROM b))
-        SELECT (c.cid << {KEY_SHIFT}) | m.time_ms AS k, m.mid FROM m JOIN _wf_coins c USING (coin)
+        SELECT (c.cid << {KEY_SHIFT}) | m.time_ms AS k, m.mid FROM ({mids_sql(mid_win)}) m JOIN _wf_coins c USING (coin)
         ORDER BY k""").fetchnumpy()
     return _i64(d["k"]), _f64(d["mid"])
 

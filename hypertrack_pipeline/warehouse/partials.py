@@ -63,6 +63,8 @@ from hypertrack_pipeline.warehouse.features import (
     FEATURE_READS,
     FEATURE_STREAMS,
     FEATURES_TABLE,
+    SIZE_BINS,
+    SKILL_HOURS,
     TEMPS,
     build_wallet_features,
     context_table,
@@ -72,6 +74,7 @@ from hypertrack_pipeline.warehouse.features import (
     fetch_mids,
     fetch_trades,
     ids_sql,
+    mids_sql,
     per_wallet,
     write_feature_table,
 )
@@ -193,35 +196,9 @@ _UNIT_MINUTES = """
     SELECT l.wallet, c.key, count(*) AS n FROM _wf_legs l JOIN _wf_candles c ON c.crow = l.crow GROUP BY ALL"""
 
 _UNIT_SKILL = f"""
-    WITH fx AS (
-        SELECT buyer AS wallet, time_ms // 3600000 AS hour, r_{SKILL_HORIZON} AS mo, notional
-        FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL
-        UNION ALL
-        SELECT seller, time_ms // 3600000, -r_{SKILL_HORIZON}, notional
-        FROM _wf_ctx WHERE r_{SKILL_HORIZON} IS NOT NULL),
-    hourly AS (SELECT wallet, hour, avg(mo) AS m, sum(mo * notional) AS pnl FROM fx GROUP BY wallet, hour)
     SELECT wallet, count(*) AS n_skill, sum(m) AS s_skill, var_pop(m) * count(*) AS m2_skill,
            sum((pnl > 0)::INT) AS skill_pos_hours
-    FROM hourly GROUP BY wallet"""
-
-_UNIT_SIZES = """
-    SELECT wallet, bin, count(*) AS n FROM (
-        SELECT buyer AS wallet, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT AS bin
-        FROM _wf_trades
-        UNION ALL
-        SELECT seller, least(69, greatest(0, floor(log10(greatest(notional, 1e-300)) * 10)))::INT FROM _wf_trades)
-    GROUP BY ALL"""
-
-
-def _mids_sql(win: str) -> str:
-    """Mids of every coin in ``win`` (BBO, or L2 in a coin-hour without a BBO mid, as features.fetch_mids)."""
-    return f"""
-        WITH b AS (SELECT coin, time_ms, mid FROM bbo WHERE mid IS NOT NULL AND {win})
-        SELECT * FROM b
-        UNION ALL
-        SELECT coin, time_ms, mid FROM l2_snapshots
-        WHERE mid IS NOT NULL AND {win}
-          AND (coin, time_ms // 3600000) NOT IN (SELECT DISTINCT coin, time_ms // 3600000 FROM b)"""
+    FROM ({SKILL_HOURS}) GROUP BY wallet"""
 
 
 def _names(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
@@ -271,7 +248,7 @@ def _compute(con: duckdb.DuckDBPyConnection, unit: Unit, win: str, reach: str, d
     finally:
         con.unregister("_wf_ctx")
         con.execute("DROP TABLE IF EXISTS _wf_legs")
-    sizes = con.execute(_UNIT_SIZES).fetchnumpy()
+    sizes = con.execute(SIZE_BINS).fetchnumpy()
     runs, fill_wallet, fill_pos = coin_runs(tr, n_wallets, n_coins)
     w, t, t0 = _event_order(tr, evm, fill_wallet, fill_pos, n_wallets)
     del fill_wallet, fill_pos
@@ -317,7 +294,7 @@ def _compute(con: duckdb.DuckDBPyConnection, unit: Unit, win: str, reach: str, d
     a_lo, a_hi = addrs[lo], addrs[hi]
     swap = a_lo > a_hi  # order each pair by address, not by this unit's ids
     mids = con.sql(f"""SELECT coin, max(time_ms) AS time_ms, arg_max(mid, time_ms) AS mid
-                           FROM ({_mids_sql(win)}) GROUP BY coin""").to_arrow_table()
+                           FROM ({mids_sql(win)}) GROUP BY coin""").to_arrow_table()
     candles = con.sql(f"""SELECT coin, open_time_ms, (high - low) / open AS vol FROM candles
                               WHERE interval = '1m' AND open > 0 AND {win.replace("time_ms", "open_time_ms")}
                               """).to_arrow_table()
@@ -326,7 +303,7 @@ def _compute(con: duckdb.DuckDBPyConnection, unit: Unit, win: str, reach: str, d
         "coin": coin_t,
         "hod": _arrow({"wallet": addrs[nz // 24].tolist(), "hod": (nz % 24).astype(np.int8), "n": hod[nz]}),
         "size": _arrow({"wallet": addrs[np.asarray(sizes["wallet"], dtype=np.int64)].tolist(),
-                        "bin": np.asarray(sizes["bin"], dtype=np.int8), "n": np.asarray(sizes["n"], dtype=np.int64)}),
+                        "bin": np.asarray(sizes["bin"], dtype=np.int8), "n": np.asarray(sizes["c"], dtype=np.int64)}),
         "minute": _arrow({"wallet": addrs[np.asarray(minutes["wallet"], dtype=np.int64)].tolist(),
                           "coin": coins[m_key >> KEY_SHIFT].tolist(), "open_time_ms": m_key & ((1 << KEY_SHIFT) - 1),
                           "n": np.asarray(minutes["n"], dtype=np.int64)}),
