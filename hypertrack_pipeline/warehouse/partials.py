@@ -493,12 +493,14 @@ class UnitWork:
     dropped: list[Unit]
 
 
-def stale_units(store: UnitStore, hours: Mapping[int, str], data_end: int) -> tuple[list[Unit], dict[Unit, str], list[Unit]]:
-    """(the units the data needs now, each one's signature, the stored units no longer needed)."""
+def stale_units(store: UnitStore, hours: Mapping[int, str], data_end: int) -> tuple[list[Unit], dict[Unit, str], list[Unit],
+                                                                                list[Unit]]:
+    """(the units the data needs now, each one's signature, those of them to compute — missing or with another
+    stored signature — and the stored units no longer needed); the store is listed once."""
     units = plan_units(hours, data_end)
     sigs = {u: signature(u, hours, data_end) for u in units}
     stored = store.signatures()
-    return units, sigs, [u for u in stored if u not in sigs]
+    return units, sigs, [u for u in units if stored.get(u) != sigs[u]], [u for u in stored if u not in sigs]
 
 
 def update_units(con: duckdb.DuckDBPyConnection, store: UnitStore, hours: Mapping[int, str], data_end: int,
@@ -508,9 +510,7 @@ def update_units(con: duckdb.DuckDBPyConnection, store: UnitStore, hours: Mappin
     One worker computes on ``con`` (the warehouse); more compute in that many separate processes, each
     loading the landing hours of its unit's reach from ``landing`` (a folder or s3://) into its own
     in-memory database: no process but the caller touches the warehouse."""
-    units, sigs, obsolete = stale_units(store, hours, data_end)
-    stored = store.signatures()
-    todo = [u for u in units if stored.get(u) != sigs[u]]
+    units, sigs, todo, obsolete = stale_units(store, hours, data_end)
     if workers > 1 and len(todo) > 1:
         if landing is None:
             raise ValueError("parallel feature workers read the landing zone: pass its location")
